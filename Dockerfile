@@ -1,0 +1,14 @@
+# One image for web, worker, beat and flower; the command picks the role.
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY oms ./oms
+COPY workers ./workers
+COPY workflows ./workflows
+COPY migrations ./migrations
+COPY templates ./templates
+COPY celery_config.py wsgi.py ./
+RUN pip install --no-cache-dir . gunicorn flower
+EXPOSE 5000
+CMD ["gunicorn", "--bind", "0.0.0.0:5000", "--threads", "8", "wsgi:app"]

@@ -1,0 +1,77 @@
+"""The Flask application: ``create_app`` is a list of named registration steps."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from oms.config import instance_dir, load_config
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the application; ``config`` overrides what the environment says (tests use it)."""
+    app = Flask(
+        __name__,
+        instance_path=str(instance_dir()),
+        template_folder="../templates",
+        static_folder="static",
+    )
+    app.config.update(load_config(config))
+    configure_logger(app)
+    register_extensions(app)
+    register_request_hooks(app)
+    register_errorhandlers(app)
+    register_blueprints(app)
+    register_commands(app)
+    return app
+
+
+def configure_logger(app: Flask) -> None:
+    from oms.logging import configure_logging
+
+    configure_logging(app.config["OMS_LOG_LEVEL"])
+
+
+def register_extensions(app: Flask) -> None:
+    from oms import models  # noqa: F401  (mappers must know every table)
+    from oms.auth import tokens
+    from oms.extensions import api, celery_init_app, db, jwt, limiter, migrate, socketio
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"), render_as_batch=True)
+    jwt.init_app(app)
+    tokens.register_jwt_callbacks(jwt)
+    limiter.init_app(app)
+    api.init_app(app)
+    socketio.init_app(app, message_queue=app.config["OMS_REDIS_URL"], async_mode="threading")
+    celery_init_app(app)
+
+
+def register_request_hooks(app: Flask) -> None:
+    from oms.api.content import register_content_checks
+    from oms.logging import register_request_logging
+
+    register_request_logging(app)
+    register_content_checks(app)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from oms.errors import register_error_handlers
+
+    register_error_handlers(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from oms.api import auth, health, users
+    from oms.extensions import api
+    from oms.web import views
+
+    app.register_blueprint(health.blp)
+    app.register_blueprint(views.blp)
+    api.register_blueprint(auth.blp, url_prefix="/api/v1/auth")
+    api.register_blueprint(users.blp, url_prefix="/api/v1/users")
+
+
+def register_commands(app: Flask) -> None:
+    from oms.cli import register_cli
+
+    register_cli(app)

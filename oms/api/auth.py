@@ -1,0 +1,91 @@
+"""``/api/v1/auth``: login, logout, refresh, me, register."""
+
+from __future__ import annotations
+
+from flask import current_app, jsonify
+from flask_jwt_extended import current_user, get_jwt, unset_jwt_cookies
+
+from oms.api.base import Blueprint
+from oms.auth import service
+from oms.auth.access import require_role
+from oms.auth.schemas import (
+    AccessTokenSchema,
+    LoginSchema,
+    MessageSchema,
+    RegisterSchema,
+    TokensSchema,
+    UserSchema,
+)
+from oms.auth.tokens import issue_tokens, set_token_cookies
+from oms.extensions import limiter
+
+blp = Blueprint("auth", __name__, description="Log in, log out, refresh tokens, register")
+
+
+def _tokens_response(user, status: int):
+    """Tokens in the body for API clients and in HttpOnly cookies for browsers."""
+    tokens = issue_tokens(user)
+    response = jsonify(TokensSchema().dump({**tokens, "user": user}))
+    response.status_code = status
+    set_token_cookies(response, tokens)
+    return response
+
+
+def _login_limit() -> str:
+    return current_app.config["OMS_RATELIMIT_LOGIN"]
+
+
+@blp.route("/login", methods=["POST"])
+@limiter.limit(_login_limit)
+@blp.arguments(LoginSchema)
+@blp.response(200, TokensSchema)
+def login(body):
+    """Exchange email and password for tokens (also set as HttpOnly cookies for browsers)."""
+    user = service.authenticate(email=body["email"], password=body["password"])
+    return _tokens_response(user, 200)
+
+
+@blp.route("/register", methods=["POST"])
+@limiter.limit(_login_limit)
+@blp.arguments(RegisterSchema)
+@blp.response(201, TokensSchema)
+def register(body):
+    """Create a customer account and its customer record, and log it in."""
+    user = service.register_customer(**body)
+    return _tokens_response(user, 201)
+
+
+@blp.route("/logout", methods=["POST"])
+@require_role()
+@blp.response(200, MessageSchema)
+def logout():
+    """Revoke this login session: the access token and its refresh token stop working."""
+    claims = get_jwt()
+    ids = [claims["jti"]] + ([claims["sid"]] if claims.get("sid") else [])
+    refresh_lifetime = current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]
+    # The sid must outlive the longest token of the session: the refresh token.
+    expires = service.token_expiry(claims["iat"]) + refresh_lifetime
+    service.revoke(token_ids=ids, expires_at=expires)
+    response = jsonify({"message": "Logged out."})
+    unset_jwt_cookies(response)
+    return response
+
+
+@blp.route("/refresh", methods=["POST"])
+@require_role(refresh=True)
+@blp.response(200, AccessTokenSchema)
+def refresh():
+    """A new access token from a refresh token, in the same login session."""
+    sid = get_jwt().get("sid")
+    tokens = issue_tokens(current_user, sid=sid)
+    response = jsonify({"access_token": tokens["access_token"]})
+    set_token_cookies(response, {"access_token": tokens["access_token"]})
+    return response
+
+
+@blp.route("/me", methods=["GET"])
+@require_role()
+@blp.response(200, UserSchema)
+def me():
+    """The logged-in user."""
+    return current_user

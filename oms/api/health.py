@@ -1,0 +1,40 @@
+"""``/healthz`` (the process answers) and ``/readyz`` (its dependencies answer)."""
+
+from __future__ import annotations
+
+import redis
+import sqlalchemy as sa
+from flask import Blueprint, current_app, jsonify
+
+from oms.extensions import db, limiter
+
+blp = Blueprint("health", __name__)
+
+
+@blp.get("/healthz")
+@limiter.exempt
+def healthz():
+    return jsonify({"status": "ok"})
+
+
+@blp.get("/readyz")
+@limiter.exempt
+def readyz():
+    checks: dict[str, str] = {}
+    try:
+        db.session.execute(sa.text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:  # any failure means "not ready", whatever the driver raised
+        db.session.rollback()
+        checks["database"] = f"down: {exc.__class__.__name__}"
+    redis_url = current_app.config["OMS_REDIS_URL"]
+    if redis_url:
+        try:
+            redis.Redis.from_url(redis_url, socket_connect_timeout=1, socket_timeout=1).ping()
+            checks["redis"] = "ok"
+        except redis.RedisError as exc:
+            checks["redis"] = f"down: {exc.__class__.__name__}"
+    ready = all(v == "ok" for v in checks.values())
+    return jsonify({"status": "ready" if ready else "unavailable", "checks": checks}), (
+        200 if ready else 503
+    )

@@ -1,0 +1,9 @@
+"""Roles a user can hold."""
+
+from enum import StrEnum
+
+
+class UserRole(StrEnum):
+    CUSTOMER = "customer"  # places and follows their own orders
+    STAFF = "staff"  # advances orders, manages customers and products
+    ADMIN = "admin"  # everything staff can, plus deletes, exports, user management

@@ -1,0 +1,83 @@
+"""Request and response schemas of the auth API."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+from oms.api.base import StrictSchema
+from oms.auth.enums import UserRole
+from oms.pagination import PageQuerySchema
+
+
+class LoginSchema(StrictSchema):
+    email = ma.fields.Email(required=True)
+    password = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+
+
+class AddressSchema(StrictSchema):
+    """A postal address; ``line2`` and ``region`` are optional."""
+
+    name = ma.fields.String(validate=ma.validate.Length(max=200))
+    line1 = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    line2 = ma.fields.String(validate=ma.validate.Length(max=200))
+    city = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
+    region = ma.fields.String(validate=ma.validate.Length(max=100))
+    postal_code = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=20))
+    country = ma.fields.String(required=True, validate=ma.validate.Length(equal=2))
+
+
+class RegisterSchema(StrictSchema):
+    email = ma.fields.Email(required=True, validate=ma.validate.Length(max=255))
+    password = ma.fields.String(required=True, validate=ma.validate.Length(min=8, max=200))
+    first_name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
+    last_name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
+    phone = ma.fields.String(validate=ma.validate.Length(max=40))
+    address = ma.fields.Nested(AddressSchema)
+
+
+class UserSchema(ma.Schema):
+    id = ma.fields.UUID()
+    email = ma.fields.String()
+    first_name = ma.fields.String()
+    last_name = ma.fields.String()
+    role = ma.fields.Enum(UserRole, by_value=True)
+    is_active = ma.fields.Boolean()
+    customer_id = ma.fields.Function(
+        lambda user: str(user.customer.id) if user.customer else None, allow_none=True
+    )
+    created_at = ma.fields.DateTime()
+
+
+class TokensSchema(ma.Schema):
+    access_token = ma.fields.String()
+    refresh_token = ma.fields.String()
+    user = ma.fields.Nested(UserSchema)
+
+
+class AccessTokenSchema(ma.Schema):
+    access_token = ma.fields.String()
+
+
+class MessageSchema(ma.Schema):
+    message = ma.fields.String()
+
+
+class UserCreateSchema(StrictSchema):
+    email = ma.fields.Email(required=True, validate=ma.validate.Length(max=255))
+    password = ma.fields.String(required=True, validate=ma.validate.Length(min=8, max=200))
+    role = ma.fields.Enum(UserRole, by_value=True, required=True)
+    first_name = ma.fields.String(load_default="", validate=ma.validate.Length(max=100))
+    last_name = ma.fields.String(load_default="", validate=ma.validate.Length(max=100))
+
+
+class UserUpdateSchema(StrictSchema):
+    role = ma.fields.Enum(UserRole, by_value=True)
+    is_active = ma.fields.Boolean()
+    first_name = ma.fields.String(validate=ma.validate.Length(min=1, max=100))
+    last_name = ma.fields.String(validate=ma.validate.Length(min=1, max=100))
+
+
+class UserListQuerySchema(PageQuerySchema):
+    role = ma.fields.Enum(UserRole, by_value=True)
+    q = ma.fields.String(validate=ma.validate.Length(max=200))
+    sort = ma.fields.String(load_default="-created_at")

@@ -1,0 +1,203 @@
+"""Auth use cases: log in, register, create users, revoke sessions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+from oms.auth.enums import UserRole
+from oms.auth.models import RevokedToken, User
+from oms.auth.passwords import check_password, hash_password
+from oms.customers.models import Customer
+from oms.db import transaction, utcnow
+from oms.errors import AuthenticationError, ConflictError, NotFoundError, ValidationError
+from oms.extensions import db
+
+MIN_PASSWORD_LENGTH = 8
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def _check_password_policy(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationError(
+            "The password is too short.",
+            details={"password": [f"Use at least {MIN_PASSWORD_LENGTH} characters."]},
+        )
+
+
+def get(*, user_id: uuid.UUID | str) -> User:
+    """The user with this id, or NotFoundError."""
+    try:
+        key = uuid.UUID(str(user_id))
+    except ValueError as exc:
+        raise NotFoundError("No such user.") from exc
+    user = db.session.get(User, key)
+    if user is None:
+        raise NotFoundError("No such user.")
+    return user
+
+
+def get_by_email(*, email: str) -> User | None:
+    return db.session.scalar(sa.select(User).where(User.email == normalize_email(email)))
+
+
+def authenticate(*, email: str, password: str) -> User:
+    """The active user with these credentials, or AuthenticationError (same for every cause)."""
+    user = get_by_email(email=email)
+    ok = check_password(password, user.password_hash if user else None)
+    if not ok or user is None or not user.is_active:
+        raise AuthenticationError("The email or password is incorrect.")
+    return user
+
+
+def _new_user(
+    *, email: str, password: str, role: UserRole, first_name: str, last_name: str
+) -> User:
+    _check_password_policy(password)
+    email = normalize_email(email)
+    if get_by_email(email=email) is not None:
+        raise ConflictError("A user with this email already exists.", details={"email": email})
+    user = User(
+        email=email,
+        password_hash=hash_password(password),
+        role=role,
+        first_name=first_name.strip(),
+        last_name=last_name.strip(),
+    )
+    db.session.add(user)
+    return user
+
+
+def create_user(
+    *, email: str, password: str, role: UserRole, first_name: str = "", last_name: str = ""
+) -> User:
+    """Create a user of any role (CLI and admin use)."""
+    with transaction():
+        user = _new_user(
+            email=email, password=password, role=role, first_name=first_name, last_name=last_name
+        )
+        if role == UserRole.CUSTOMER:
+            _link_customer(user)
+    return user
+
+
+def register_customer(
+    *,
+    email: str,
+    password: str,
+    first_name: str,
+    last_name: str,
+    phone: str | None = None,
+    address: dict | None = None,
+) -> User:
+    """Self-registration: a customer user and its customer record, in one transaction."""
+    with transaction():
+        user = _new_user(
+            email=email,
+            password=password,
+            role=UserRole.CUSTOMER,
+            first_name=first_name,
+            last_name=last_name,
+        )
+        _link_customer(user, phone=phone, address=address)
+    return user
+
+
+def _link_customer(
+    user: User, *, phone: str | None = None, address: dict | None = None
+) -> Customer:
+    """Attach the user to the customer record with its email (staff may have created it
+    before the customer registered), or create one."""
+    customer = db.session.scalar(sa.select(Customer).where(Customer.email == user.email))
+    if customer is not None and customer.user_id is not None:
+        raise ConflictError("This customer already has a login.", details={"email": user.email})
+    if customer is None:
+        customer = Customer(
+            email=user.email,
+            first_name=user.first_name,
+            last_name=user.last_name,
+            phone=phone,
+            address=address,
+        )
+        db.session.add(customer)
+    customer.user = user
+    db.session.flush()
+    return customer
+
+
+def revoke(*, token_ids: list[str], expires_at: datetime) -> None:
+    """Revoke token ids (a ``jti`` or a whole login ``sid``) until ``expires_at``."""
+    with transaction() as session:
+        for token_id in token_ids:
+            if session.get(RevokedToken, token_id) is None:
+                session.add(RevokedToken(jti=token_id, expires_at=expires_at))
+
+
+def is_revoked(*, token_ids: list[str]) -> bool:
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(RevokedToken)
+            .where(RevokedToken.jti.in_(token_ids))
+        )
+        > 0
+    )
+
+
+def purge_expired_revocations() -> int:
+    """Forget revocations of tokens that have expired anyway; returns how many."""
+    with transaction() as session:
+        result = session.execute(sa.delete(RevokedToken).where(RevokedToken.expires_at < utcnow()))
+    return result.rowcount or 0
+
+
+def token_expiry(exp: int) -> datetime:
+    return datetime.fromtimestamp(exp, UTC)
+
+
+def get_all(*, role: UserRole | None = None, q: str | None = None) -> sa.Select:
+    """Users, optionally of one role or matching ``q`` in email or name (a query to page)."""
+    query = sa.select(User)
+    if role is not None:
+        query = query.where(User.role == role)
+    if q:
+        pattern = f"%{q.strip().lower()}%"
+        query = query.where(
+            sa.or_(
+                User.email.ilike(pattern),
+                User.first_name.ilike(pattern),
+                User.last_name.ilike(pattern),
+            )
+        )
+    return query
+
+
+def update(
+    *,
+    user_id: uuid.UUID | str,
+    actor: User,
+    role: UserRole | None = None,
+    is_active: bool | None = None,
+    first_name: str | None = None,
+    last_name: str | None = None,
+) -> User:
+    """Change a user's role, activity or name. Admins cannot demote or deactivate themselves,
+    so the last admin can never lock everyone out."""
+    with transaction():
+        user = get(user_id=user_id)
+        if user.id == actor.id and ((role is not None and role != user.role) or is_active is False):
+            raise ConflictError("You cannot demote or deactivate your own account.")
+        if role is not None:
+            user.role = role
+        if is_active is not None:
+            user.is_active = is_active
+        if first_name is not None:
+            user.first_name = first_name.strip()
+        if last_name is not None:
+            user.last_name = last_name.strip()
+    return user

@@ -1,0 +1,66 @@
+"""JWT issuing and the flask-jwt-extended callbacks (user lookup, revocation, error envelope).
+
+Every login gets a session id (``sid``) shared by its access and refresh tokens; logout
+revokes the ``sid``, so the refresh token dies with the access token.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Response, g
+from flask_jwt_extended import (
+    JWTManager,
+    create_access_token,
+    create_refresh_token,
+    set_access_cookies,
+    set_refresh_cookies,
+)
+
+from oms.auth import service
+from oms.auth.models import User
+from oms.errors import error_response
+
+
+def issue_tokens(user: User, *, sid: str | None = None) -> dict:
+    """A new access and refresh token pair for ``user`` in login session ``sid``."""
+    sid = sid or uuid.uuid4().hex
+    claims = {"sid": sid, "role": user.role.value}
+    return {
+        "access_token": create_access_token(identity=str(user.id), additional_claims=claims),
+        "refresh_token": create_refresh_token(identity=str(user.id), additional_claims=claims),
+    }
+
+
+def set_token_cookies(response: Response, tokens: dict) -> None:
+    """Browsers keep the tokens in HttpOnly cookies; CSRF double-submit cookies come along."""
+    set_access_cookies(response, tokens["access_token"])
+    if "refresh_token" in tokens:
+        set_refresh_cookies(response, tokens["refresh_token"])
+
+
+def register_jwt_callbacks(jwt: JWTManager) -> None:
+    @jwt.user_lookup_loader
+    def _load_user(_header, payload):
+        user = User.query.filter_by(id=uuid.UUID(payload["sub"])).one_or_none()
+        if user is None or not user.is_active:
+            return None
+        g.current_user_id = user.id
+        return user
+
+    @jwt.token_in_blocklist_loader
+    def _is_revoked(_header, payload) -> bool:
+        ids = [payload["jti"]] + ([payload["sid"]] if payload.get("sid") else [])
+        return service.is_revoked(token_ids=ids)
+
+    def _unauthenticated(message: str):
+        return error_response(401, "authentication_error", message)
+
+    jwt.unauthorized_loader(lambda reason: _unauthenticated(f"Authentication required: {reason}"))
+    jwt.invalid_token_loader(lambda reason: _unauthenticated(f"The token is invalid: {reason}"))
+    jwt.expired_token_loader(lambda _h, _p: _unauthenticated("The token has expired."))
+    jwt.revoked_token_loader(lambda _h, _p: _unauthenticated("The token has been revoked."))
+    jwt.user_lookup_error_loader(
+        lambda _h, _p: _unauthenticated("The account no longer exists or is inactive.")
+    )
+    jwt.needs_fresh_token_loader(lambda _h, _p: _unauthenticated("A fresh login is required."))

@@ -1,0 +1,56 @@
+"""Operator commands under ``flask --app wsgi ...`` (``db`` comes from Flask-Migrate)."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from oms import demo
+from oms.auth import service as auth_service
+from oms.auth.enums import UserRole
+from oms.errors import OMSError
+
+users_cli = AppGroup("users", help="Manage user accounts.")
+demo_cli = AppGroup("demo", help="Demo data for trying the app.")
+
+
+@users_cli.command("create")
+@click.option("--email", required=True, help="Login email.")
+@click.option("--password", required=True, help="At least 8 characters.")
+@click.option(
+    "--role", required=True, type=click.Choice([r.value for r in UserRole]), help="The user's role."
+)
+@click.option("--first-name", default="", help="Given name.")
+@click.option("--last-name", default="", help="Family name.")
+def create_user(email: str, password: str, role: str, first_name: str, last_name: str) -> None:
+    """Create a user (a customer user also gets its customer record)."""
+    try:
+        user = auth_service.create_user(
+            email=email,
+            password=password,
+            role=UserRole(role),
+            first_name=first_name,
+            last_name=last_name,
+        )
+    except OMSError as exc:
+        raise click.ClickException(f"{exc.message} {exc.details or ''}".strip()) from exc
+    click.echo(f"created {user.role.value} {user.email} ({user.id})")
+
+
+@demo_cli.command("load")
+def load_demo() -> None:
+    """Load the demo users and catalogue once; running it again changes nothing."""
+    created = demo.load()
+    if created:
+        click.echo("Demo data loaded.")
+    else:
+        click.echo("Demo data already present.")
+    click.echo("Demo logins (email / password):")
+    for email, password, role in demo.LOGINS:
+        click.echo(f"  {role:<9} {email:<24} {password}")
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(users_cli)
+    app.cli.add_command(demo_cli)

@@ -1,0 +1,126 @@
+"""Settings, read only from ``OMS_*`` environment variables.
+
+Development needs no settings at all (the embedded default: a SQLite file under ``instance/``,
+Celery tasks run in-process, no Redis). Production (``OMS_ENV=production``) refuses to start
+without its secrets, and says which one is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+
+def instance_dir() -> Path:
+    """Where development secrets and the embedded SQLite database live (``OMS_INSTANCE_DIR``)."""
+    default = Path(__file__).resolve().parent.parent / "instance"
+    return Path(os.environ.get("OMS_INSTANCE_DIR") or default)
+
+
+class ConfigurationError(RuntimeError):
+    """The environment does not describe a runnable application."""
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = _env(name)
+    if raw is None:
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _development_secret(name: str) -> str:
+    """A random secret generated once and kept under instance/, so restarts keep sessions."""
+    folder = instance_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.secret"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def load_config(overrides: dict | None = None) -> dict:
+    """Build the Flask config mapping from the environment, then apply ``overrides``."""
+    env = _env("OMS_ENV", "development")
+    if env not in {"development", "production", "testing"}:
+        raise ConfigurationError(f"OMS_ENV must be development, production or testing, got {env!r}")
+    production = env == "production"
+
+    secret_key = _env("OMS_SECRET_KEY")
+    jwt_secret = _env("OMS_JWT_SECRET_KEY")
+    if production:
+        missing = [
+            name
+            for name, value in (("OMS_SECRET_KEY", secret_key), ("OMS_JWT_SECRET_KEY", jwt_secret))
+            if not value
+        ]
+        if missing:
+            raise ConfigurationError(
+                "OMS_ENV=production needs these secrets set: " + ", ".join(missing)
+            )
+    secret_key = secret_key or _development_secret("secret_key")
+    jwt_secret = jwt_secret or _development_secret("jwt_secret_key")
+
+    database_url = _env("OMS_DATABASE_URL", f"sqlite:///{instance_dir() / 'oms.sqlite3'}")
+    redis_url = _env("OMS_REDIS_URL")
+    broker_url = _env("OMS_BROKER_URL", redis_url)
+
+    config = {
+        "OMS_ENV": env,
+        "SECRET_KEY": secret_key,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "MAX_CONTENT_LENGTH": _env_int("OMS_MAX_BODY_BYTES", 1024 * 1024),
+        "OMS_REDIS_URL": redis_url,
+        "OMS_BCRYPT_ROUNDS": _env_int("OMS_BCRYPT_ROUNDS", 12),
+        "OMS_LOG_LEVEL": _env("OMS_LOG_LEVEL", "INFO"),
+        "OMS_LOW_STOCK_THRESHOLD": _env_int("OMS_LOW_STOCK_THRESHOLD", 5),
+        # JWT: header tokens for API clients, HttpOnly cookies with CSRF for browsers.
+        "JWT_SECRET_KEY": jwt_secret,
+        "JWT_TOKEN_LOCATION": ["headers", "cookies"],
+        "JWT_ACCESS_TOKEN_EXPIRES": timedelta(minutes=_env_int("OMS_ACCESS_TOKEN_MINUTES", 15)),
+        "JWT_REFRESH_TOKEN_EXPIRES": timedelta(days=_env_int("OMS_REFRESH_TOKEN_DAYS", 14)),
+        "JWT_COOKIE_SECURE": _env_bool("OMS_COOKIE_SECURE", production),
+        "JWT_COOKIE_SAMESITE": "Lax",
+        "JWT_COOKIE_CSRF_PROTECT": True,
+        "JWT_SESSION_COOKIE": False,
+        # Rate limiting: Redis storage when Redis is configured, memory otherwise.
+        "RATELIMIT_ENABLED": _env_bool("OMS_RATELIMIT_ENABLED", True),
+        "RATELIMIT_STORAGE_URI": _env("OMS_RATELIMIT_STORAGE_URL", redis_url or "memory://"),
+        "RATELIMIT_DEFAULT": _env("OMS_RATELIMIT_DEFAULT", "300 per minute"),
+        "OMS_RATELIMIT_LOGIN": _env("OMS_RATELIMIT_LOGIN", "10 per minute"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        # Celery: with no broker configured, tasks run inside the web process (embedded default).
+        "CELERY": {
+            "broker_url": broker_url or "memory://",
+            "result_backend": _env("OMS_RESULT_BACKEND_URL", redis_url),
+            "task_always_eager": broker_url is None,
+            "task_eager_propagates": True,
+        },
+        # OpenAPI (flask-smorest)
+        "API_TITLE": "Order fulfilment engine",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
+    }
+    if overrides:
+        config.update(overrides)
+    return config

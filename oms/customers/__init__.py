@@ -1,0 +1,1 @@
+"""Customers: the people orders are for."""

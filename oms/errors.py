@@ -1,0 +1,131 @@
+"""The error tree of the design document and the one place that renders the error envelope.
+
+Every error leaves the API as::
+
+    {"error": {"code": "validation_error", "message": "...", "details": {...}, "request_id": "..."}}
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, g, jsonify
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger("oms.errors")
+
+
+class OMSError(Exception):
+    """Base of every error a service may raise; carries its HTTP status and envelope code."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, details: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+
+class ValidationError(OMSError):
+    """Input that fails validation; ``details`` maps field names to messages."""
+
+    status = 422
+    code = "validation_error"
+
+
+class AuthenticationError(OMSError):
+    """Missing, invalid, expired or revoked credentials."""
+
+    status = 401
+    code = "authentication_error"
+
+
+class AuthorizationError(OMSError):
+    """Authenticated, but the role may not do this."""
+
+    status = 403
+    code = "authorization_error"
+
+
+class NotFoundError(OMSError):
+    """The resource does not exist, or the caller may not know it exists."""
+
+    status = 404
+    code = "not_found"
+
+
+class ConflictError(OMSError):
+    """A business rule refuses the change (insufficient stock, refused transition, ...)."""
+
+    status = 409
+    code = "conflict"
+
+
+# HTTP errors raised by Flask/werkzeug/webargs, by status, mapped to our codes.
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "authentication_error",
+    403: "authorization_error",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+}
+
+
+def error_response(status: int, code: str, message: str, details: dict | None = None):
+    """Render the one error envelope."""
+    body = {
+        "error": {
+            "code": code,
+            "message": message,
+            "details": details or {},
+            "request_id": getattr(g, "request_id", None),
+        }
+    }
+    return jsonify(body), status
+
+
+def _handle_oms_error(error: OMSError):
+    return error_response(error.status, error.code, error.message, error.details)
+
+
+def _handle_http_exception(error: HTTPException):
+    data = getattr(error, "data", None) or {}
+    details = data.get("messages") or data.get("errors") or {}
+    # webargs nests validation messages by location ("json", "query"): flatten one level.
+    if isinstance(details, dict) and set(details) <= {"json", "query", "headers", "files", "form"}:
+        flat: dict = {}
+        for value in details.values():
+            if isinstance(value, dict):
+                flat.update(value)
+        details = flat
+    message = data.get("message") or error.description or error.name
+    if error.code == 422 and details:
+        message = "The request body or query did not validate."
+    response, status = error_response(
+        error.code or 500, _HTTP_CODES.get(error.code, "http_error"), message, details
+    )
+    for name, value in (data.get("headers") or {}).items():
+        response.headers[name] = value
+    if error.code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
+        response.headers["Allow"] = ", ".join(error.valid_methods)
+    return response, status
+
+
+def _handle_unexpected(error: Exception):
+    if isinstance(error, HTTPException):
+        return _handle_http_exception(error)
+    log.exception("unhandled error", extra={"request_id": getattr(g, "request_id", None)})
+    return error_response(500, "internal_error", "An unexpected error occurred.")
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Map every error to the envelope; 500s never carry a stack trace."""
+    app.register_error_handler(OMSError, _handle_oms_error)
+    app.register_error_handler(HTTPException, _handle_http_exception)
+    app.register_error_handler(Exception, _handle_unexpected)

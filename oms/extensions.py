@@ -1,0 +1,62 @@
+"""Unbound extension objects; ``create_app`` binds them to an application."""
+
+from __future__ import annotations
+
+from celery import Celery, Task
+from flask import Flask
+from flask_jwt_extended import JWTManager
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_migrate import Migrate
+from flask_socketio import SocketIO
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import MetaData
+from sqlalchemy.orm import DeclarativeBase
+
+from oms.api.base import Api
+
+
+class Base(DeclarativeBase):
+    """Declarative base shared by every model (and by Alembic's autogenerate).
+
+    The naming convention gives every constraint a predictable name, so migrations can
+    drop and alter them on PostgreSQL and SQLite alike."""
+
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+jwt = JWTManager()
+limiter = Limiter(key_func=get_remote_address)
+socketio = SocketIO()
+api = Api()
+
+
+def celery_init_app(app: Flask) -> Celery:
+    """Create the Celery app whose tasks each run inside ``app.app_context()``.
+
+    Task modules use ``@shared_task`` and never import the Flask app (Flask's own Celery
+    example); ``celery_config`` holds queues, routes and acknowledgement settings.
+    """
+    import celery_config
+
+    class FlaskTask(Task):
+        def __call__(self, *args, **kwargs):
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    celery_app = Celery(app.name, task_cls=FlaskTask)
+    celery_app.config_from_object(celery_config)
+    celery_app.conf.update(app.config["CELERY"])
+    celery_app.set_default()
+    app.extensions["celery"] = celery_app
+    return celery_app

@@ -1,0 +1,13 @@
+"""Order statuses. Which transitions are allowed is decided only by workflows.order_lifecycle."""
+
+from enum import StrEnum
+
+
+class OrderStatus(StrEnum):
+    PENDING = "pending"  # accepted, waiting for the worker to reserve stock
+    PLACED = "placed"  # stock reserved for every line
+    PICKED = "picked"  # taken off the shelves, still reserved
+    SHIPPED = "shipped"  # left the warehouse; units taken out of stock
+    DELIVERED = "delivered"  # arrived (final)
+    CANCELLED = "cancelled"  # cancelled before shipping; reservation released (final)
+    REJECTED = "rejected"  # stock could not be reserved; nothing held (final)

@@ -1,0 +1,111 @@
+"""Order, its lines, and the append-only status history."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from oms.db import CreatedAt, Money, Timestamps, UUIDPrimaryKey, utcnow
+from oms.extensions import db
+from oms.orders.enums import OrderStatus
+
+order_status_enum = sa.Enum(
+    OrderStatus,
+    name="order_status",
+    values_callable=lambda e: [m.value for m in e],
+    validate_strings=True,
+)
+
+
+class Order(UUIDPrimaryKey, Timestamps, db.Model):
+    """An order; ``number`` (``ORD-000123``) is what people read out on the phone."""
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        sa.CheckConstraint("total_amount >= 0", name="total_not_negative"),
+        sa.Index("ix_orders_customer_created", "customer_id", "created_at"),
+        sa.Index("ix_orders_status_created", "status", "created_at"),
+        # Keyset pagination walks (created_at, id) so deep pages stay as fast as the first.
+        sa.Index("ix_orders_created_id", "created_at", "id"),
+    )
+
+    number: Mapped[str] = mapped_column(sa.String(20), unique=True, nullable=False)
+    customer_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("customers.id", ondelete="RESTRICT"), nullable=False
+    )
+    created_by_user_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    status: Mapped[OrderStatus] = mapped_column(order_status_enum, nullable=False, index=True)
+    payment_collected: Mapped[bool] = mapped_column(
+        sa.Boolean, nullable=False, default=False, server_default=sa.false()
+    )
+    total_amount: Mapped[Decimal] = mapped_column(Money, nullable=False)
+    shipping_address: Mapped[dict] = mapped_column(sa.JSON, nullable=False)
+    status_updated_at: Mapped[datetime] = mapped_column(
+        sa.DateTime(timezone=True), nullable=False, default=utcnow, server_default=sa.func.now()
+    )
+    status_updated_by: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+
+    customer = relationship("Customer")
+    items: Mapped[list[OrderItem]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", order_by="OrderItem.created_at"
+    )
+    history: Mapped[list[OrderStatusHistory]] = relationship(
+        back_populates="order",
+        cascade="all, delete-orphan",
+        order_by="OrderStatusHistory.created_at",
+    )
+
+
+# created_at is indexed on its own too (the design document lists it).
+sa.Index("ix_orders_created_at", Order.created_at)
+
+
+class OrderItem(UUIDPrimaryKey, CreatedAt, db.Model):
+    """One line: a product, how many, and the price it was sold at (from the catalogue)."""
+
+    __tablename__ = "order_items"
+    __table_args__ = (
+        sa.CheckConstraint("quantity > 0", name="quantity_positive"),
+        sa.CheckConstraint("unit_price >= 0", name="unit_price_not_negative"),
+        sa.CheckConstraint("total_price >= 0", name="total_price_not_negative"),
+    )
+
+    order_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    product_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("products.id", ondelete="RESTRICT"), nullable=False, index=True
+    )
+    quantity: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    unit_price: Mapped[Decimal] = mapped_column(Money, nullable=False)
+    total_price: Mapped[Decimal] = mapped_column(Money, nullable=False)
+
+    order: Mapped[Order] = relationship(back_populates="items")
+    product = relationship("Product")
+
+
+class OrderStatusHistory(UUIDPrimaryKey, CreatedAt, db.Model):
+    """One transition: old and new status, who made it (NULL: the system), and why."""
+
+    __tablename__ = "order_status_history"
+    __table_args__ = (sa.Index("ix_order_status_history_order_created", "order_id", "created_at"),)
+
+    order_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("orders.id", ondelete="CASCADE"), nullable=False
+    )
+    old_status: Mapped[OrderStatus | None] = mapped_column(order_status_enum)
+    new_status: Mapped[OrderStatus] = mapped_column(order_status_enum, nullable=False)
+    changed_by_user_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    notes: Mapped[str | None] = mapped_column(sa.Text)
+
+    order: Mapped[Order] = relationship(back_populates="history")

@@ -1,0 +1,144 @@
+"""Keyset (cursor) pagination: the one way every list endpoint pages.
+
+A page is ``ORDER BY <sort column>, id`` with ``WHERE (<sort column>, id) > (last values)``,
+so page 10,000 costs what page 1 costs given an index on (sort column, id); ``OFFSET`` would
+read and throw away every earlier row. The cursor is an opaque token holding the last row's
+sort values and the sort it belongs to.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import marshmallow as ma
+import sqlalchemy as sa
+
+from oms.api.base import StrictSchema
+from oms.errors import ValidationError
+from oms.extensions import db
+
+DEFAULT_LIMIT = 25
+MAX_LIMIT = 200
+
+
+class PageQuerySchema(StrictSchema):
+    """Query arguments every list accepts."""
+
+    limit = ma.fields.Integer(
+        load_default=DEFAULT_LIMIT, validate=ma.validate.Range(min=1, max=MAX_LIMIT)
+    )
+    cursor = ma.fields.String(load_default=None, validate=ma.validate.Length(max=500))
+
+
+def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
+    """The response schema of a list: rows under ``items`` plus the pagination fields."""
+    return ma.Schema.from_dict(
+        {
+            "items": ma.fields.List(ma.fields.Nested(item_schema)),
+            "limit": ma.fields.Integer(),
+            "next_cursor": ma.fields.String(
+                allow_none=True,
+                metadata={"description": "Pass as `cursor` for the next page; null on the last"},
+            ),
+            "has_more": ma.fields.Boolean(),
+        },
+        name=name,
+    )
+
+
+@dataclass
+class Page:
+    items: list[Any]
+    limit: int
+    next_cursor: str | None
+
+    def as_dict(self) -> dict:
+        """The list body; the view's response schema dumps each item."""
+        return {
+            "items": self.items,
+            "limit": self.limit,
+            "next_cursor": self.next_cursor,
+            "has_more": self.next_cursor is not None,
+        }
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, (Decimal, uuid.UUID)):
+        return str(value)
+    if hasattr(value, "value"):  # enums
+        return value.value
+    return value
+
+
+def _decode(raw: Any, column: sa.ColumnElement) -> Any:
+    python_type = column.type.python_type
+    if raw is None:
+        return None
+    if python_type is datetime:
+        return datetime.fromisoformat(raw)
+    if python_type in (Decimal, uuid.UUID, int, str):
+        return python_type(raw)
+    return raw
+
+
+def paginate(
+    query: sa.Select,
+    *,
+    sort_column: sa.ColumnElement,
+    id_column: sa.ColumnElement,
+    descending: bool,
+    limit: int,
+    cursor: str | None,
+    sort_key: str,
+) -> Page:
+    """Run one page of ``query`` (a select of one entity) ordered by (sort column, id)."""
+    if cursor:
+        try:
+            state = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+            if state["s"] != sort_key:
+                raise ValueError("cursor from another sort")
+            last_sort = _decode(state["v"][0], sort_column)
+            last_id = _decode(state["v"][1], id_column)
+        except (ValueError, KeyError, TypeError, IndexError) as exc:
+            raise ValidationError(
+                "The cursor is not valid for this list.",
+                details={"cursor": ["Use the next_cursor of a previous page with the same sort."]},
+            ) from exc
+        key = sa.tuple_(sort_column, id_column)
+        bound = sa.tuple_(
+            sa.literal(last_sort, sort_column.type), sa.literal(last_id, id_column.type)
+        )
+        query = query.where(key < bound if descending else key > bound)
+    ordering = (sort_column.desc(), id_column.desc()) if descending else (sort_column, id_column)
+    rows = list(db.session.scalars(query.order_by(*ordering).limit(limit + 1)))
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        values = [_encode(getattr(last, sort_column.key)), _encode(getattr(last, id_column.key))]
+        next_cursor = base64.urlsafe_b64encode(
+            json.dumps({"s": sort_key, "v": values}).encode()
+        ).decode()
+    return Page(items=rows, limit=limit, next_cursor=next_cursor)
+
+
+def parse_sort(
+    raw: str | None, allowed: dict[str, sa.ColumnElement], default: str
+) -> tuple[str, sa.ColumnElement, bool]:
+    """``sort=-created_at`` -> (key, column, descending); unknown keys are a 422."""
+    raw = raw or default
+    descending = raw.startswith("-")
+    name = raw.lstrip("-")
+    if name not in allowed:
+        raise ValidationError(
+            "Unknown sort field.", details={"sort": [f"Use one of: {', '.join(sorted(allowed))}"]}
+        )
+    return raw, allowed[name], descending

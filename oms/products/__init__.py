@@ -1,0 +1,1 @@
+"""The product catalogue and its stock counters."""

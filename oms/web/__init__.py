@@ -1,0 +1,1 @@
+"""Browser pages rendered from ``templates/``."""

@@ -1,0 +1,82 @@
+"""Configuration from OMS_* variables; production refuses to start without its secrets."""
+
+from __future__ import annotations
+
+import pytest
+
+from oms import create_app
+from oms.config import ConfigurationError, load_config
+
+
+def test_production_refuses_to_start_without_secrets(monkeypatch):
+    monkeypatch.setenv("OMS_ENV", "production")
+    monkeypatch.delenv("OMS_SECRET_KEY", raising=False)
+    monkeypatch.delenv("OMS_JWT_SECRET_KEY", raising=False)
+    with pytest.raises(ConfigurationError) as info:
+        create_app()
+    assert "OMS_SECRET_KEY" in str(info.value) and "OMS_JWT_SECRET_KEY" in str(info.value)
+
+
+def test_production_names_the_one_missing_secret(monkeypatch):
+    monkeypatch.setenv("OMS_ENV", "production")
+    monkeypatch.setenv("OMS_SECRET_KEY", "s" * 40)
+    monkeypatch.delenv("OMS_JWT_SECRET_KEY", raising=False)
+    with pytest.raises(ConfigurationError) as info:
+        load_config()
+    assert "OMS_JWT_SECRET_KEY" in str(info.value)
+    assert "OMS_SECRET_KEY," not in str(info.value)
+
+
+def test_production_with_secrets_uses_them(monkeypatch):
+    monkeypatch.setenv("OMS_ENV", "production")
+    monkeypatch.setenv("OMS_SECRET_KEY", "a" * 40)
+    monkeypatch.setenv("OMS_JWT_SECRET_KEY", "b" * 40)
+    config = load_config()
+    assert config["SECRET_KEY"] == "a" * 40
+    assert config["JWT_SECRET_KEY"] == "b" * 40
+    assert config["JWT_COOKIE_SECURE"] is True
+
+
+def test_development_generates_and_keeps_secrets(monkeypatch, tmp_path):
+    monkeypatch.setenv("OMS_ENV", "development")
+    monkeypatch.setenv("OMS_INSTANCE_DIR", str(tmp_path))
+    monkeypatch.delenv("OMS_SECRET_KEY", raising=False)
+    monkeypatch.delenv("OMS_JWT_SECRET_KEY", raising=False)
+    first = load_config()
+    second = load_config()
+    assert len(first["SECRET_KEY"]) >= 32
+    assert first["SECRET_KEY"] == second["SECRET_KEY"]
+    assert first["SECRET_KEY"] != first["JWT_SECRET_KEY"]
+    assert (tmp_path / "secret_key.secret").exists()
+
+
+def test_embedded_default_needs_no_servers(monkeypatch, tmp_path):
+    for name in ("OMS_DATABASE_URL", "OMS_REDIS_URL", "OMS_BROKER_URL", "OMS_ENV"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OMS_INSTANCE_DIR", str(tmp_path))
+    config = load_config()
+    assert config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'oms.sqlite3'}"
+    assert config["CELERY"]["task_always_eager"] is True
+    assert config["RATELIMIT_STORAGE_URI"] == "memory://"
+
+
+def test_settings_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("OMS_DATABASE_URL", "postgresql+psycopg2://u@db/oms")
+    monkeypatch.setenv("OMS_REDIS_URL", "redis://cache:6379/0")
+    monkeypatch.setenv("OMS_ACCESS_TOKEN_MINUTES", "5")
+    config = load_config()
+    assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg2://u@db/oms"
+    assert config["CELERY"]["broker_url"] == "redis://cache:6379/0"
+    assert config["CELERY"]["task_always_eager"] is False
+    assert config["RATELIMIT_STORAGE_URI"] == "redis://cache:6379/0"
+    assert config["JWT_ACCESS_TOKEN_EXPIRES"].total_seconds() == 300
+
+
+def test_bad_values_are_named(monkeypatch):
+    monkeypatch.setenv("OMS_ACCESS_TOKEN_MINUTES", "soon")
+    with pytest.raises(ConfigurationError, match="OMS_ACCESS_TOKEN_MINUTES"):
+        load_config()
+    monkeypatch.delenv("OMS_ACCESS_TOKEN_MINUTES")
+    monkeypatch.setenv("OMS_ENV", "staging")
+    with pytest.raises(ConfigurationError, match="OMS_ENV"):
+        load_config()

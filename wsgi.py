@@ -1,0 +1,6 @@
+"""Entry point: ``app`` for gunicorn/``flask --app wsgi``, ``celery`` for ``celery -A wsgi``."""
+
+from oms import create_app
+
+app = create_app()
+celery = app.extensions["celery"]
