@@ -61,7 +61,7 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from oms.api import auth, health, users
+    from oms.api import auth, customers, health, orders, products, users
     from oms.extensions import api
     from oms.web import views
 
@@ -69,6 +69,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(views.blp)
     api.register_blueprint(auth.blp, url_prefix="/api/v1/auth")
     api.register_blueprint(users.blp, url_prefix="/api/v1/users")
+    api.register_blueprint(orders.blp, url_prefix="/api/v1/orders")
+    api.register_blueprint(products.blp, url_prefix="/api/v1/products")
+    api.register_blueprint(customers.blp, url_prefix="/api/v1/customers")
 
 
 def register_commands(app: Flask) -> None:

@@ -1,22 +1,28 @@
 """Model mixins, the transaction helper, and after-commit hooks.
 
-The use case (a service function) owns the transaction: queries flush, never commit.
-Work that must only happen once the data is durable (publishing an event, enqueueing a task)
-is registered with :func:`after_commit` and dropped if the transaction rolls back.
+The use case (a service function) owns the transaction through :func:`transaction`: queries
+flush, never commit. Work that must only happen once the data is durable (publishing an event,
+handing a task to the broker) is registered with :func:`after_commit` and dropped if the
+transaction rolls back.
 """
 
 from __future__ import annotations
 
+import functools
+import random
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy import event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from oms.extensions import db
+
+T = TypeVar("T")
 
 
 def utcnow() -> datetime:
@@ -46,37 +52,74 @@ class Timestamps(CreatedAt):
 Money = sa.Numeric(12, 2)
 
 _HOOKS_KEY = "oms_after_commit"
+_DEPTH_KEY = "oms_transaction_depth"
+
+# PostgreSQL errors that mean "try the same transaction again": serialization failure,
+# deadlock detected, lock not available.
+RETRYABLE_PGCODES = {"40001", "40P01", "55P03"}
 
 
 def after_commit(callback: Callable[[], None], session: Session | None = None) -> None:
-    """Run ``callback`` once the current transaction commits; forget it on rollback."""
+    """Run ``callback`` once the current :func:`transaction` has committed; forget it on rollback.
+
+    Callbacks run after ``commit()`` has returned, so they may open transactions of their own
+    (an eager Celery task does)."""
     session = session or db.session()
     session.info.setdefault(_HOOKS_KEY, []).append(callback)
 
 
-@event.listens_for(Session, "after_commit")
-def _run_after_commit(session: Session) -> None:
-    callbacks = session.info.pop(_HOOKS_KEY, [])
-    for callback in callbacks:
-        callback()
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _drop_after_rollback(session: Session, previous_transaction) -> None:
-    if previous_transaction.parent is None:  # the outermost transaction rolled back
-        session.info.pop(_HOOKS_KEY, None)
-
-
 @contextmanager
 def transaction() -> Iterator[Session]:
-    """Commit the session on success, roll back on any error; the one way services commit."""
+    """The one way services commit: commit on success, roll back on any error, then run the
+    after-commit callbacks. Nested use joins the outer transaction."""
     session = db.session()
+    depth = session.info.get(_DEPTH_KEY, 0)
+    session.info[_DEPTH_KEY] = depth + 1
     try:
         yield session
-        session.commit()
+        if depth == 0:
+            session.commit()
     except BaseException:
-        session.rollback()
+        if depth == 0:
+            session.rollback()
+            session.info.pop(_HOOKS_KEY, None)
         raise
+    finally:
+        session.info[_DEPTH_KEY] = depth
+    if depth == 0:
+        for callback in session.info.pop(_HOOKS_KEY, []):
+            callback()
+
+
+def is_retryable(error: BaseException) -> bool:
+    """A database error that a fresh attempt of the same transaction may not hit again."""
+    orig = getattr(error, "orig", None)
+    return isinstance(error, sa.exc.DBAPIError) and getattr(orig, "pgcode", None) in RETRYABLE_PGCODES
+
+
+def retry_on_conflict(func: Callable[..., T], attempts: int = 4) -> Callable[..., T]:
+    """Re-run a use case whose transaction hit a deadlock or serialization failure; after
+    ``attempts`` tries the caller gets a 409 asking to retry, never a 500."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        for attempt in range(1, attempts + 1):
+            try:
+                return func(*args, **kwargs)
+            except sa.exc.DBAPIError as exc:
+                if not is_retryable(exc):
+                    raise
+                db.session.rollback()
+                if attempt == attempts:
+                    from oms.errors import ConflictError
+
+                    raise ConflictError(
+                        "The system is busy with a conflicting change; please retry."
+                    ) from exc
+                time.sleep(random.uniform(0.01, 0.05) * attempt)
+        raise AssertionError("unreachable")
+
+    return wrapper
 
 
 def is_postgresql() -> bool:

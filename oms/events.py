@@ -1,0 +1,86 @@
+"""The one publisher of domain events.
+
+Services call :func:`publish` inside their transaction; the event leaves only after the commit
+(nothing is published for a rolled-back transaction). Delivery appends it to the Redis stream
+``oms:events`` when Redis is configured (the stream id becomes the event's ``seq``, so a client
+that reconnects can ask for what it missed) and hands it to in-process listeners (the Socket.IO
+relay, tests).
+
+Every event has the same envelope: ``{"type", "version", "at", "seq", ...fields}``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+
+import redis
+from flask import current_app
+
+from oms.db import after_commit, utcnow
+
+EVENT_VERSION = 1
+STREAM_KEY = "oms:events"
+STREAM_MAXLEN = 100_000
+
+log = logging.getLogger("oms.events")
+_listeners: list[Callable[[dict], None]] = []
+
+
+def subscribe(listener: Callable[[dict], None]) -> Callable[[], None]:
+    """Call ``listener(event)`` for every delivered event; returns the unsubscribe function."""
+    _listeners.append(listener)
+    return lambda: _listeners.remove(listener) if listener in _listeners else None
+
+
+def publish(event_type: str, **fields) -> None:
+    """Publish ``event_type`` with ``fields`` once the current transaction commits."""
+    event = {"type": event_type, "version": EVENT_VERSION, **fields}
+    after_commit(lambda: deliver(event))
+
+
+def redis_client() -> redis.Redis | None:
+    """The app's Redis client, or None in the embedded default."""
+    url = current_app.config.get("OMS_REDIS_URL")
+    if not url:
+        return None
+    clients = current_app.extensions.setdefault("oms_redis", {})
+    if url not in clients:
+        clients[url] = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
+    return clients[url]
+
+
+def deliver(event: dict) -> dict:
+    """Stamp, store and hand out one event; a failure here never undoes the committed change."""
+    event = {**event, "at": event.get("at") or utcnow().isoformat(), "seq": None}
+    client = redis_client()
+    if client is not None:
+        try:
+            seq = client.xadd(
+                STREAM_KEY,
+                {"event": json.dumps(event, default=str)},
+                maxlen=STREAM_MAXLEN,
+                approximate=True,
+            )
+            event["seq"] = seq.decode() if isinstance(seq, bytes) else seq
+        except redis.RedisError:
+            log.warning("event not stored in Redis", extra={"event_type": event["type"]})
+    for listener in list(_listeners):
+        try:
+            listener(event)
+        except Exception:  # a broken listener must not break the request that committed
+            log.exception("event listener failed", extra={"event_type": event["type"]})
+    return event
+
+
+def read_since(seq: str | None = None, *, count: int = 1000) -> list[dict]:
+    """Events stored after ``seq`` (all kept ones when None), oldest first."""
+    client = redis_client()
+    if client is None:
+        return []
+    start = f"({seq}" if seq else "-"
+    return [
+        {**json.loads(fields[b"event"]), "seq": sid.decode()}
+        for sid, fields in client.xrange(STREAM_KEY, min=start, max="+", count=count)
+    ]
