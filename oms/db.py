@@ -94,7 +94,9 @@ def transaction() -> Iterator[Session]:
 def is_retryable(error: BaseException) -> bool:
     """A database error that a fresh attempt of the same transaction may not hit again."""
     orig = getattr(error, "orig", None)
-    return isinstance(error, sa.exc.DBAPIError) and getattr(orig, "pgcode", None) in RETRYABLE_PGCODES
+    return (
+        isinstance(error, sa.exc.DBAPIError) and getattr(orig, "pgcode", None) in RETRYABLE_PGCODES
+    )
 
 
 def retry_on_conflict(func: Callable[..., T], attempts: int = 4) -> Callable[..., T]:

@@ -8,14 +8,17 @@ import sqlalchemy as sa
 
 from oms.extensions import db
 
-_WORD_RE = re.compile(r"[\w@.+-]+", re.UNICODE)
+_WORD_RE = re.compile(r"\w+", re.UNICODE)
 
 
 def _words(q: str) -> list[str]:
-    return [w for w in _WORD_RE.findall(q.lower()) if w][:8]
+    """Up to eight lower-case words of letters, digits and underscores."""
+    return _WORD_RE.findall(q.lower())[:8]
 
 
-def matches(tsvector_sql: str, like_columns: list[sa.ColumnElement], q: str) -> sa.ColumnElement[bool]:
+def matches(
+    tsvector_sql: str, like_columns: list[sa.ColumnElement], q: str
+) -> sa.ColumnElement[bool]:
     """A condition true when every word of ``q`` starts a word of the indexed text.
 
     ``tsvector_sql`` must be the exact expression of a GIN index (e.g. ``"to_tsvector('simple',
@@ -25,10 +28,8 @@ def matches(tsvector_sql: str, like_columns: list[sa.ColumnElement], q: str) -> 
     if not words:
         return sa.true()
     if db.engine.dialect.name == "postgresql":
-        # 'ann:* & smi:*' - each word as a prefix; words are \w-only, so no tsquery syntax leaks in.
-        query = " & ".join(f"{re.sub(r'[^\w]', ' ', w).split()[0]}:*" for w in words if re.sub(r'[^\w]', '', w))
-        if not query:
-            return sa.true()
+        # 'ann:* & smi:*': each word as a prefix; words are \w-only, so no tsquery syntax leaks in
+        query = " & ".join(f"{word}:*" for word in words)
         return sa.text(f"{tsvector_sql} @@ to_tsquery('simple', :tsq)").bindparams(tsq=query)
     return sa.and_(
         *[sa.or_(*[column.ilike(f"%{word}%") for column in like_columns]) for word in words]

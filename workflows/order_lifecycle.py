@@ -120,4 +120,6 @@ def _event_targets() -> dict[str, OrderStatus]:
 
 EVENT_TARGETS: dict[str, OrderStatus] = _event_targets()
 EVENTS: frozenset[str] = frozenset(EVENT_TARGETS)
-EVENT_FOR_STATUS: dict[OrderStatus, str] = {target: event for event, target in EVENT_TARGETS.items()}
+EVENT_FOR_STATUS: dict[OrderStatus, str] = {
+    target: event for event, target in EVENT_TARGETS.items()
+}

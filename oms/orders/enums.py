@@ -11,3 +11,7 @@ class OrderStatus(StrEnum):
     DELIVERED = "delivered"  # arrived (final)
     CANCELLED = "cancelled"  # cancelled before shipping; reservation released (final)
     REJECTED = "rejected"  # stock could not be reserved; nothing held (final)
+
+
+# Orders that still hold or may still take stock; a customer with one cannot be deleted.
+OPEN_STATUSES = frozenset({OrderStatus.PENDING, OrderStatus.PLACED, OrderStatus.PICKED})
