@@ -1,4 +1,4 @@
-"""Entry point: ``app`` for gunicorn/``flask --app wsgi``, ``celery`` for ``celery -A wsgi``."""
+"""Entry point: ``app`` for gunicorn/``flask --app wsgi``, ``celery`` for ``celery -A wsgi:celery``."""
 
 from oms import create_app
 

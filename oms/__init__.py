@@ -61,15 +61,17 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from oms.api import auth, customers, health, orders, products, users
+    from oms.api import auth, customers, docs, health, orders, products, users
     from oms.extensions import api
     from oms.web import views
 
     app.register_blueprint(health.blp)
+    app.register_blueprint(docs.blp)
     app.register_blueprint(views.blp)
     api.register_blueprint(auth.blp, url_prefix="/api/v1/auth")
     api.register_blueprint(users.blp, url_prefix="/api/v1/users")
     api.register_blueprint(orders.blp, url_prefix="/api/v1/orders")
+    api.register_blueprint(orders.customer_orders_blp, url_prefix="/api/v1/customers")
     api.register_blueprint(products.blp, url_prefix="/api/v1/products")
     api.register_blueprint(customers.blp, url_prefix="/api/v1/customers")
 

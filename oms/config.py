@@ -114,12 +114,26 @@ def load_config(overrides: dict | None = None) -> dict:
             "task_always_eager": broker_url is None,
             "task_eager_propagates": True,
         },
+        # Beat intervals (seconds) of the safety nets: outbox relay and the pending-order sweep.
+        "OMS_OUTBOX_RELAY_SECONDS": float(_env_int("OMS_OUTBOX_RELAY_SECONDS", 5)),
+        "OMS_PENDING_SWEEP_SECONDS": float(_env_int("OMS_PENDING_SWEEP_SECONDS", 30)),
         # OpenAPI (flask-smorest)
         "API_TITLE": "Order fulfilment engine",
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.0.3",
         "OPENAPI_URL_PREFIX": "/api/v1",
         "OPENAPI_JSON_PATH": "openapi.json",
+        # Swagger UI's files are served by the app itself (oms.api.docs), never from a CDN.
+        "OPENAPI_SWAGGER_UI_PATH": "docs",
+        "OPENAPI_SWAGGER_UI_URL": "/api/v1/docs/assets/",
+        "API_SPEC_OPTIONS": {
+            "security": [{"bearerAuth": []}],
+            "components": {
+                "securitySchemes": {
+                    "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+                }
+            },
+        },
     }
     if overrides:
         config.update(overrides)

@@ -57,6 +57,10 @@ def celery_init_app(app: Flask) -> Celery:
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.config_from_object(celery_config)
     celery_app.conf.update(app.config["CELERY"])
+    schedule = celery_app.conf.beat_schedule
+    schedule["relay-outbox"]["schedule"] = app.config["OMS_OUTBOX_RELAY_SECONDS"]
+    schedule["sweep-pending-orders"]["schedule"] = app.config["OMS_PENDING_SWEEP_SECONDS"]
     celery_app.set_default()
+    celery_app.loader.import_default_modules()  # register the tasks in this process too
     app.extensions["celery"] = celery_app
     return celery_app

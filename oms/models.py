@@ -2,14 +2,17 @@
 
 from oms.auth.models import RevokedToken, User
 from oms.customers.models import Customer
-from oms.orders.models import Order, OrderItem, OrderStatusHistory
+from oms.orders.models import IdempotencyKey, Order, OrderItem, OrderStatusHistory
+from oms.outbox.models import OutboxMessage
 from oms.products.models import Product
 
 __all__ = [
     "Customer",
+    "IdempotencyKey",
     "Order",
     "OrderItem",
     "OrderStatusHistory",
+    "OutboxMessage",
     "Product",
     "RevokedToken",
     "User",

@@ -28,6 +28,9 @@ TEST_DATABASE_URL = os.environ.get(
     "OMS_TEST_DATABASE_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/oms_test"
 )
 TEST_REDIS_URL = os.environ.get("OMS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# The Celery broker gets a Redis db of its own: it is never flushed between tests, since kombu
+# keeps its queue bindings there.
+TEST_BROKER_URL = os.environ.get("OMS_TEST_BROKER_URL", "redis://127.0.0.1:6379/14")
 
 
 def ensure_database(url: str) -> None:
@@ -96,18 +99,71 @@ def app(_database) -> Iterator[Flask]:
     yield app
 
 
+STOCK_INVARIANT_SQL = """
+SELECT p.id, p.name, p.inventory_count, p.reserved_count, COALESCE(held.units, 0) AS held
+FROM products p
+LEFT JOIN (
+    SELECT i.product_id, SUM(i.quantity) AS units
+    FROM order_items i JOIN orders o ON o.id = i.order_id
+    WHERE o.status IN ('placed', 'picked')
+    GROUP BY i.product_id
+) held ON held.product_id = p.id
+WHERE p.reserved_count <> COALESCE(held.units, 0)
+   OR p.reserved_count < 0 OR p.reserved_count > p.inventory_count
+"""
+
+
+def stock_invariant_violations() -> list:
+    """Products whose reserved_count is not the units of their placed and picked orders."""
+    with db.engine.connect() as conn:
+        return list(conn.execute(sa.text(STOCK_INVARIANT_SQL)))
+
+
 @pytest.fixture(autouse=True)
 def _clean_tables(request) -> Iterator[None]:
+    """After every test that used the database: check the stock invariant, then empty it."""
     yield
     if "app" not in request.fixturenames:
         return
     app = request.getfixturevalue("app")
     with app.app_context():
         db.session.remove()
+        violations = stock_invariant_violations()
         tables = ", ".join(t.name for t in reversed(db.metadata.sorted_tables))
         with db.engine.begin() as conn:
             conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     redis.Redis.from_url(TEST_REDIS_URL).flushdb()
+    assert not violations, f"stock invariant broken: {violations}"
+
+
+@pytest.fixture(scope="session")
+def live_app(app) -> Flask:
+    """An app that sends tasks to the real broker (a worker process runs them)."""
+    return create_app(
+        make_test_config(
+            CELERY={
+                "broker_url": TEST_BROKER_URL,
+                "result_backend": None,
+                "task_always_eager": False,
+            }
+        )
+    )
+
+
+@pytest.fixture(scope="session")
+def worker(app, tmp_path_factory):
+    """A real Celery worker process on the test broker, for the whole session."""
+    from tests.processes import stack_env, start_worker
+
+    redis.Redis.from_url(TEST_BROKER_URL).flushdb()
+    process = start_worker(
+        stack_env(
+            database_url=TEST_DATABASE_URL, redis_url=TEST_REDIS_URL, broker_url=TEST_BROKER_URL
+        ),
+        tmp_path_factory.mktemp("worker") / "worker.log",
+    )
+    yield process
+    process.stop()
 
 
 @pytest.fixture

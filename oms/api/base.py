@@ -31,6 +31,12 @@ class Api(SmorestApi):
         pass
 
 
+def validate_not_blank(value: str) -> None:
+    """Refuse a string of only whitespace."""
+    if not value.strip():
+        raise ma.ValidationError("Must not be blank.")
+
+
 class StrictSchema(ma.Schema):
     """Request schemas refuse unknown fields (422), so mass assignment is never silent."""
 

@@ -1,7 +1,162 @@
-"""``/api/v1/orders``."""
+"""``/api/v1/orders``: submit, list, read, edit orders and send status commands.
+
+Customers see and act on their own orders only (another customer's order is a 404); staff and
+admins see all. Prices and totals always come from the catalogue."""
 
 from __future__ import annotations
 
-from oms.api.base import Blueprint
+from flask import jsonify, request
+from flask_jwt_extended import current_user
 
-blp = Blueprint("orders", __name__, description="Orders")
+from oms.api.base import Blueprint
+from oms.auth.access import STAFF_ROLES, require_role
+from oms.errors import ValidationError
+from oms.orders import idempotency, lifecycle
+from oms.orders import service as orders
+from oms.orders.models import Order
+from oms.orders.schemas import (
+    OrderCreateSchema,
+    OrderDetailSchema,
+    OrderListQuerySchema,
+    OrderSchema,
+    OrderUpdateSchema,
+    StatusChangeSchema,
+)
+from oms.pagination import PageQuerySchema, page_schema, paginate, parse_sort
+
+blp = Blueprint("orders", __name__, description="Orders and their lifecycle")
+customer_orders_blp = Blueprint(
+    "customer_orders", __name__, description="A customer's order history"
+)
+
+SORTS = {
+    "created_at": Order.created_at,
+    "total_amount": Order.total_amount,
+    "number": Order.number,
+    "status_updated_at": Order.status_updated_at,
+}
+OrderPageSchema = page_schema(OrderSchema, "OrderPage")
+
+
+def present(order: Order) -> Order:
+    """Attach what the caller may do next, for clients that offer only allowed actions."""
+    order.allowed_statuses = lifecycle.allowed_statuses(order, current_user)
+    return order
+
+
+def _page(query, args) -> dict:
+    sort_key, column, descending = parse_sort(args.get("sort"), SORTS, "-created_at")
+    page = paginate(
+        query,
+        sort_column=column,
+        id_column=Order.id,
+        descending=descending,
+        limit=args["limit"],
+        cursor=args["cursor"],
+        sort_key=sort_key,
+    )
+    for order in page.items:
+        present(order)
+    return page.as_dict()
+
+
+@blp.route("", methods=["GET"])
+@require_role()
+@blp.arguments(OrderListQuerySchema, location="query")
+@blp.response(200, OrderPageSchema)
+def list_orders(args):
+    """Orders, newest first by default; filter, search (`q`: order number, customer or product
+    name) and sort (`created_at`, `total_amount`, `number`, `status_updated_at`)."""
+    filters = {k: v for k, v in args.items() if k not in ("limit", "cursor", "sort")}
+    return _page(orders.get_all(actor=current_user, **filters), args)
+
+
+def _idempotency_key() -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not 1 <= len(key) <= 255 or not key.isprintable():
+        raise ValidationError(
+            "Invalid Idempotency-Key.",
+            details={"Idempotency-Key": ["Use 1 to 255 printable characters."]},
+        )
+    return key
+
+
+@blp.route("", methods=["POST"])
+@require_role()
+@blp.arguments(OrderCreateSchema)
+@blp.response(202, OrderDetailSchema)
+@blp.doc(
+    parameters=[
+        {
+            "in": "header",
+            "name": "Idempotency-Key",
+            "schema": {"type": "string", "maxLength": 255},
+            "description": "Retrying with the same key and body replays the first response "
+            "for 24 hours.",
+        }
+    ]
+)
+def create_order(body):
+    """Submit an order. It is accepted as `pending` (202) and a worker reserves its stock,
+    moving it to `placed` or `rejected`. More than is available right now is a 409."""
+    key = _idempotency_key()
+    if key:
+        replay = idempotency.claim(user_id=current_user.id, key=key, body=body)
+        if replay is not None:
+            response = jsonify(replay.response_body)
+            response.headers["Idempotent-Replayed"] = "true"
+            return response, replay.response_status
+    try:
+        _, rendered = orders.place_order(
+            actor=current_user,
+            idempotency_key=key,
+            render=lambda order: OrderDetailSchema().dump(present(order)),
+            **body,
+        )
+    except Exception:
+        if key:
+            idempotency.release(user_id=current_user.id, key=key)
+        raise
+    # Already dumped (the same body is stored for replays), so bypass the response schema.
+    return jsonify(rendered), 202
+
+
+@blp.route("/<uuid:order_id>", methods=["GET"])
+@require_role()
+@blp.response(200, OrderDetailSchema)
+def get_order(order_id):
+    """One order with its lines and status history."""
+    return present(orders.get(order_id=order_id, actor=current_user))
+
+
+@blp.route("/<uuid:order_id>", methods=["PUT"])
+@require_role()
+@blp.arguments(OrderUpdateSchema)
+@blp.response(200, OrderDetailSchema)
+def update_order(body, order_id):
+    """Change the shipping address, payment_collected (staff), or the lines while the order is
+    pending or placed (re-reserving stock)."""
+    orders.update(order_id=order_id, actor=current_user, **body)
+    return present(orders.get(order_id=order_id, actor=current_user))
+
+
+@blp.route("/<uuid:order_id>/status", methods=["PATCH"])
+@require_role()
+@blp.arguments(StatusChangeSchema)
+@blp.response(200, OrderDetailSchema)
+def change_status(body, order_id):
+    """Move the order to `status` (picked, shipped, delivered, cancelled). A transition the
+    lifecycle refuses is a 409 naming the current status and the allowed next ones."""
+    orders.change_status(order_id=order_id, actor=current_user, **body)
+    return present(orders.get(order_id=order_id, actor=current_user))
+
+
+@customer_orders_blp.route("/<uuid:customer_id>/orders", methods=["GET"])
+@require_role(*STAFF_ROLES)
+@customer_orders_blp.arguments(PageQuerySchema, location="query")
+@customer_orders_blp.response(200, OrderPageSchema)
+def customer_order_history(args, customer_id):
+    """A customer's orders, newest first."""
+    return _page(orders.customer_history(actor=current_user, customer_id=customer_id), args)

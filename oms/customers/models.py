@@ -17,6 +17,8 @@ class Customer(UUIDPrimaryKey, Timestamps, db.Model):
 
     __tablename__ = "customers"
     __table_args__ = (
+        # keyset pagination of the customer list, newest first
+        sa.Index("ix_customers_created_id", "created_at", "id"),
         sa.Index(
             "ix_customers_name_fts",
             # written as PostgreSQL prints it back, so autogenerate sees no drift

@@ -109,3 +109,25 @@ class OrderStatusHistory(UUIDPrimaryKey, CreatedAt, db.Model):
     notes: Mapped[str | None] = mapped_column(sa.Text)
 
     order: Mapped[Order] = relationship(back_populates="history")
+
+
+class IdempotencyKey(db.Model):
+    """A client's ``Idempotency-Key`` for ``POST /orders``, per user: the first request's body
+    hash and, once it finished, its response to replay."""
+
+    __tablename__ = "idempotency_keys"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(sa.String(64), nullable=False)
+    # NULL while the first request is still running
+    response_status: Mapped[int | None] = mapped_column(sa.Integer)
+    response_body: Mapped[dict | None] = mapped_column(sa.JSON)
+    created_at: Mapped[datetime] = mapped_column(
+        sa.DateTime(timezone=True), nullable=False, default=utcnow, server_default=sa.func.now()
+    )
+    expires_at: Mapped[datetime] = mapped_column(
+        sa.DateTime(timezone=True), nullable=False, index=True
+    )

@@ -21,6 +21,8 @@ class Product(UUIDPrimaryKey, Timestamps, db.Model):
         sa.CheckConstraint("inventory_count >= 0", name="inventory_not_negative"),
         sa.CheckConstraint("reserved_count >= 0", name="reserved_not_negative"),
         sa.CheckConstraint("reserved_count <= inventory_count", name="reserved_within_inventory"),
+        # keyset pagination of the catalogue by name
+        sa.Index("ix_products_name_id", "name", "id"),
         sa.Index(
             "ix_products_name_fts",
             sa.text("to_tsvector('simple', name)"),

@@ -19,11 +19,13 @@ TABLES = {
     "order_items",
     "order_status_history",
     "revoked_tokens",
+    "outbox_messages",
+    "idempotency_keys",
 }
 
 
 def _migration_db_url() -> str:
-    return TEST_DATABASE_URL.rsplit("/", 1)[0] + "/oms_test_migrations"
+    return TEST_DATABASE_URL + "_migrations"
 
 
 def _tables(engine) -> set[str]:

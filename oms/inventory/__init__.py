@@ -1,0 +1,1 @@
+"""Stock reservation and its release; the only code that moves ``reserved_count``."""

@@ -1,0 +1,123 @@
+"""Request and response schemas of the orders API. Money is a decimal string ("12.50")."""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+import marshmallow as ma
+
+from oms.api.base import StrictSchema
+from oms.auth.schemas import AddressSchema
+from oms.orders.enums import OrderStatus
+from oms.pagination import PageQuerySchema
+
+MAX_LINES = 100
+MAX_QUANTITY = 10_000
+
+
+def money(**kwargs) -> ma.fields.Decimal:
+    return ma.fields.Decimal(as_string=True, places=2, **kwargs)
+
+
+class OrderLineInSchema(StrictSchema):
+    product_id = ma.fields.UUID(required=True)
+    quantity = ma.fields.Integer(
+        required=True, strict=True, validate=ma.validate.Range(min=1, max=MAX_QUANTITY)
+    )
+
+
+class OrderCreateSchema(StrictSchema):
+    """``customer_id`` and ``payment_collected`` are for staff; a customer who sends them gets a
+    422. Prices, totals, status and ids are never accepted."""
+
+    items = ma.fields.List(
+        ma.fields.Nested(OrderLineInSchema),
+        required=True,
+        validate=ma.validate.Length(min=1, max=MAX_LINES),
+    )
+    shipping_address = ma.fields.Nested(AddressSchema)
+    customer_id = ma.fields.UUID()
+    payment_collected = ma.fields.Boolean()
+
+
+class OrderUpdateSchema(StrictSchema):
+    """PUT: shipping address, payment_collected (staff), and the lines while pending or placed."""
+
+    shipping_address = ma.fields.Nested(AddressSchema)
+    payment_collected = ma.fields.Boolean()
+    items = ma.fields.List(
+        ma.fields.Nested(OrderLineInSchema), validate=ma.validate.Length(min=1, max=MAX_LINES)
+    )
+
+    @ma.validates_schema
+    def _not_empty(self, data, **kwargs):
+        if not data:
+            raise ma.ValidationError("Send at least one field to change.", "_schema")
+
+
+class StatusChangeSchema(StrictSchema):
+    status = ma.fields.Enum(OrderStatus, by_value=True, required=True)
+    notes = ma.fields.String(validate=ma.validate.Length(max=1000), load_default=None)
+
+
+class OrderListQuerySchema(PageQuerySchema):
+    status = ma.fields.List(ma.fields.Enum(OrderStatus, by_value=True))
+    customer_id = ma.fields.UUID()
+    product_id = ma.fields.UUID()
+    created_from = ma.fields.AwareDateTime(default_timezone=UTC)
+    created_to = ma.fields.AwareDateTime(default_timezone=UTC)
+    total_min = ma.fields.Decimal(validate=ma.validate.Range(min=0))
+    total_max = ma.fields.Decimal(validate=ma.validate.Range(min=0))
+    payment_collected = ma.fields.Boolean()
+    q = ma.fields.String(validate=ma.validate.Length(min=1, max=200))
+    sort = ma.fields.String(load_default="-created_at")
+
+
+class CustomerBriefSchema(ma.Schema):
+    id = ma.fields.UUID()
+    email = ma.fields.String()
+    name = ma.fields.String(attribute="full_name")
+
+
+class OrderLineSchema(ma.Schema):
+    id = ma.fields.UUID()
+    product_id = ma.fields.UUID()
+    product_name = ma.fields.Function(lambda item: item.product.name)
+    quantity = ma.fields.Integer()
+    unit_price = money()
+    total_price = money()
+
+
+class HistorySchema(ma.Schema):
+    old_status = ma.fields.Enum(OrderStatus, by_value=True, allow_none=True)
+    new_status = ma.fields.Enum(OrderStatus, by_value=True)
+    changed_by_user_id = ma.fields.UUID(allow_none=True)
+    notes = ma.fields.String(allow_none=True)
+    created_at = ma.fields.DateTime()
+
+
+class OrderSchema(ma.Schema):
+    """An order with its lines; ``allowed_statuses`` are the next statuses the caller may set."""
+
+    id = ma.fields.UUID()
+    number = ma.fields.String()
+    status = ma.fields.Enum(OrderStatus, by_value=True)
+    customer = ma.fields.Nested(CustomerBriefSchema)
+    customer_id = ma.fields.UUID()
+    created_by_user_id = ma.fields.UUID(allow_none=True)
+    payment_collected = ma.fields.Boolean()
+    total_amount = money()
+    item_count = ma.fields.Function(lambda order: sum(i.quantity for i in order.items))
+    shipping_address = ma.fields.Dict()
+    items = ma.fields.List(ma.fields.Nested(OrderLineSchema))
+    allowed_statuses = ma.fields.List(ma.fields.String())
+    created_at = ma.fields.DateTime()
+    updated_at = ma.fields.DateTime()
+    status_updated_at = ma.fields.DateTime()
+    status_updated_by = ma.fields.UUID(allow_none=True)
+
+
+class OrderDetailSchema(OrderSchema):
+    """An order with its status history (oldest first)."""
+
+    history = ma.fields.List(ma.fields.Nested(HistorySchema))

@@ -1,0 +1,94 @@
+"""Write tasks to the outbox, dispatch them after commit, relay what is still unsent.
+
+A process that dies between commit and dispatch, or a broker that is down, leaves the row
+unsent; the beat-driven :func:`relay` sends it later. Tasks are idempotent, so a row sent twice
+(dispatched, then relayed before it was marked) does no harm.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from kombu.exceptions import OperationalError as BrokerError
+
+from oms.db import after_commit, transaction, utcnow
+from oms.extensions import db
+from oms.outbox.models import OutboxMessage
+
+log = logging.getLogger("oms.outbox")
+
+
+def enqueue(task: str, **kwargs) -> OutboxMessage:
+    """Record ``task(**kwargs)`` in the current transaction; send it once that commits."""
+    message = OutboxMessage(task=task, kwargs=kwargs)
+    db.session.add(message)
+    db.session.flush()
+    message_id = message.id
+    after_commit(lambda: dispatch(message_ids=[message_id]))
+    return message
+
+
+def _send(message: OutboxMessage) -> bool:
+    """Hand one message to Celery (run at once in the embedded default); False if the broker
+    refused it. Records the attempt on the row; the caller commits."""
+    celery = current_app.extensions["celery"]
+    message.attempts += 1
+    try:
+        celery.tasks[message.task].apply_async(kwargs=message.kwargs, retry=False)
+    except (BrokerError, ConnectionError, OSError) as exc:
+        message.last_error = f"{exc.__class__.__name__}: {exc}"[:500]
+        log.warning(
+            "broker refused task", extra={"task": message.task, "error": message.last_error}
+        )
+        return False
+    message.sent_at = utcnow()
+    return True
+
+
+def dispatch(*, message_ids: list[int]) -> int:
+    """Send these messages now, right after their commit; returns how many were sent.
+
+    The rows are not locked while sending: in the embedded default the task runs right here,
+    in a session and transactions of its own."""
+    sent = 0
+    for message_id in message_ids:
+        message = db.session.get(OutboxMessage, message_id)
+        if message is None or message.sent_at is not None:
+            continue
+        with transaction():
+            sent += _send(message)
+    return sent
+
+
+def relay(*, limit: int = 500, min_age_seconds: float = 2.0) -> int:
+    """Send unsent messages older than ``min_age_seconds`` (beat task); returns how many.
+
+    Rows are claimed with ``FOR UPDATE SKIP LOCKED`` so several relays never send the same row
+    at once; the age filter leaves fresh rows to their own after-commit dispatch."""
+    cutoff = utcnow() - timedelta(seconds=min_age_seconds)
+    with transaction() as session:
+        messages = session.scalars(
+            sa.select(OutboxMessage)
+            .where(OutboxMessage.sent_at.is_(None), OutboxMessage.created_at <= cutoff)
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+        sent = 0
+        for message in messages:
+            if not _send(message):
+                break  # the broker is down: the rest would fail too
+            sent += 1
+        return sent
+
+
+def purge_sent(*, older_than: timedelta = timedelta(days=7)) -> int:
+    """Delete messages sent more than ``older_than`` ago; returns how many."""
+    with transaction() as session:
+        result = session.execute(
+            sa.delete(OutboxMessage).where(OutboxMessage.sent_at < utcnow() - older_than)
+        )
+    return result.rowcount or 0

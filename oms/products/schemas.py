@@ -1,0 +1,100 @@
+"""Request and response schemas of the products API.
+
+Customers get :class:`PublicProductSchema` (no stock counts); staff and admins get
+:class:`ProductSchema`. Money is always a decimal string with two places (``"12.50"``).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import marshmallow as ma
+
+from oms.api.base import StrictSchema, validate_not_blank
+from oms.pagination import PageQuerySchema
+from oms.products import service
+
+CENT = Decimal("0.01")
+# products.price is NUMERIC(12, 2); inventory_count is a 32-bit INTEGER.
+MAX_PRICE = Decimal("9999999999.99")
+MAX_STOCK = 2**31 - 1
+
+
+def validate_price(value: Decimal) -> None:
+    """A price is 0 or more, fits NUMERIC(12, 2), and has at most two decimal places."""
+    if value < 0:
+        raise ma.ValidationError("Must be 0 or more.")
+    if value > MAX_PRICE:
+        raise ma.ValidationError(f"Must be at most {MAX_PRICE}.")
+    if value != value.quantize(CENT):
+        raise ma.ValidationError("Use at most 2 decimal places.")
+
+
+def _name_field(**kwargs) -> ma.fields.String:
+    return ma.fields.String(validate=[ma.validate.Length(max=200), validate_not_blank], **kwargs)
+
+
+def _price_field(**kwargs) -> ma.fields.Decimal:
+    # No ``places`` on input: it would round 12.345 silently instead of refusing it.
+    return ma.fields.Decimal(
+        validate=validate_price,
+        metadata={"description": 'Decimal string or number, 2 places at most ("12.50")'},
+        **kwargs,
+    )
+
+
+def _stock_field(**kwargs) -> ma.fields.Integer:
+    return ma.fields.Integer(
+        strict=True, validate=ma.validate.Range(min=0, max=MAX_STOCK), **kwargs
+    )
+
+
+class ProductCreateSchema(StrictSchema):
+    name = _name_field(required=True)
+    description = ma.fields.String(
+        load_default=None, allow_none=True, validate=ma.validate.Length(max=5000)
+    )
+    price = _price_field(required=True)
+    inventory_count = _stock_field(load_default=0)
+    active = ma.fields.Boolean(load_default=True)
+
+
+class ProductUpdateSchema(StrictSchema):
+    """Every field optional; ``description`` may be null to clear it."""
+
+    name = _name_field()
+    description = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=5000))
+    price = _price_field()
+    inventory_count = _stock_field()
+    active = ma.fields.Boolean()
+
+
+class PublicProductSchema(ma.Schema):
+    """What customers see: no stock counts, only how many units can still be ordered."""
+
+    id = ma.fields.UUID()
+    name = ma.fields.String()
+    description = ma.fields.String(allow_none=True)
+    price = ma.fields.Decimal(as_string=True, places=2)
+    available = ma.fields.Integer()
+    active = ma.fields.Boolean()
+
+
+class ProductSchema(PublicProductSchema):
+    """What staff and admins see: every field, with the stock counts and the low-stock flag."""
+
+    inventory_count = ma.fields.Integer()
+    reserved_count = ma.fields.Integer()
+    low_stock = ma.fields.Function(service.is_low_stock)
+    created_at = ma.fields.DateTime()
+    updated_at = ma.fields.DateTime()
+
+
+class ProductListQuerySchema(PageQuerySchema):
+    q = ma.fields.String(validate=ma.validate.Length(max=200))
+    active = ma.fields.Boolean()
+    low_stock = ma.fields.Boolean()
+    sort = ma.fields.String(
+        load_default="name",
+        metadata={"description": "name, price or created_at; prefix - for descending"},
+    )

@@ -1,0 +1,189 @@
+"""Product catalogue use cases: list, read, create, update and delete products.
+
+Every change of a product's stock (creation, a new ``inventory_count``, a change of ``active``)
+publishes ``product.stock_changed`` after the commit, and ``inventory.low_stock`` when the units
+still available are at or below ``OMS_LOW_STOCK_THRESHOLD``: see :func:`publish_stock`.
+
+Deleting a product that appears on any order line only deactivates it, because the order lines
+must keep pointing at it (``order_items.product_id`` is ``ON DELETE RESTRICT``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask import current_app
+
+from oms import events
+from oms.db import transaction
+from oms.errors import ConflictError, NotFoundError
+from oms.extensions import db
+from oms.orders.models import OrderItem
+from oms.products.models import Product
+from oms.search import PRODUCT_NAME_TSVECTOR, matches
+
+# Distinguishes "not given" from an explicit None (which clears a nullable field).
+_UNSET: object = object()
+
+
+def low_stock_threshold() -> int:
+    """Units available at or below which a product counts as low on stock."""
+    return current_app.config["OMS_LOW_STOCK_THRESHOLD"]
+
+
+def is_low_stock(product: Product) -> bool:
+    """Whether the product's available units are at or below the low-stock threshold."""
+    return product.available <= low_stock_threshold()
+
+
+def publish_stock(product: Product) -> None:
+    """Publish the product's stock (and a low-stock warning when due) after the current commit.
+
+    Call it inside the transaction that changed the stock, after the change: the values are
+    read now, and the events leave only if that transaction commits."""
+    events.publish(
+        "product.stock_changed",
+        product_id=str(product.id),
+        name=product.name,
+        inventory_count=product.inventory_count,
+        reserved_count=product.reserved_count,
+        available=product.available,
+    )
+    if is_low_stock(product):
+        events.publish(
+            "inventory.low_stock",
+            product_id=str(product.id),
+            name=product.name,
+            available=product.available,
+        )
+
+
+def _key(product_id: uuid.UUID | str) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(product_id))
+    except ValueError as exc:
+        raise NotFoundError("No such product.") from exc
+
+
+def get(*, product_id: uuid.UUID | str, active_only: bool = False) -> Product:
+    """The product with this id, or NotFoundError (also for an inactive one if ``active_only``)."""
+    product = db.session.get(Product, _key(product_id))
+    if product is None or (active_only and not product.active):
+        raise NotFoundError("No such product.")
+    return product
+
+
+def _get_for_update(product_id: uuid.UUID | str) -> Product:
+    """The product row locked until the end of the transaction, with fresh values."""
+    product = db.session.scalar(
+        sa.select(Product)
+        .where(Product.id == _key(product_id))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if product is None:
+        raise NotFoundError("No such product.")
+    return product
+
+
+def get_all(
+    *,
+    q: str | None = None,
+    active: bool | None = None,
+    low_stock: bool | None = None,
+    active_only: bool = False,
+) -> sa.Select:
+    """Products matching the filters (a query to page): name search, activity, low stock;
+    ``active_only`` limits them to what customers may see, whatever ``active`` says."""
+    query = sa.select(Product)
+    if active_only:
+        query = query.where(Product.active.is_(True))
+    if q and q.strip():
+        query = query.where(matches(PRODUCT_NAME_TSVECTOR, [Product.name], q))
+    if active is not None:
+        query = query.where(Product.active.is_(active))
+    if low_stock is not None:
+        available = Product.inventory_count - Product.reserved_count
+        threshold = low_stock_threshold()
+        query = query.where(available <= threshold if low_stock else available > threshold)
+    return query
+
+
+def create(
+    *,
+    name: str,
+    price: Decimal,
+    description: str | None = None,
+    inventory_count: int = 0,
+    active: bool = True,
+) -> Product:
+    """Create a product with its initial stock and publish that stock."""
+    with transaction() as session:
+        product = Product(
+            name=name.strip(),
+            description=description,
+            price=price,
+            inventory_count=inventory_count,
+            reserved_count=0,
+            active=active,
+        )
+        session.add(product)
+        session.flush()
+        publish_stock(product)
+    return product
+
+
+def update(
+    *,
+    product_id: uuid.UUID | str,
+    name: str | None = None,
+    description: str | None | object = _UNSET,
+    price: Decimal | None = None,
+    inventory_count: int | None = None,
+    active: bool | None = None,
+) -> Product:
+    """Change the given fields. Stock may not fall below what is reserved (ConflictError); the
+    row is locked first so a concurrent reservation cannot slip in between check and write."""
+    with transaction():
+        product = _get_for_update(product_id)
+        if inventory_count is not None and inventory_count < product.reserved_count:
+            raise ConflictError(
+                "The stock cannot be set below the units reserved for open orders.",
+                details={"reserved_count": product.reserved_count, "requested": inventory_count},
+            )
+        stock_changed = (
+            inventory_count is not None and inventory_count != product.inventory_count
+        ) or (active is not None and active != product.active)
+        if name is not None:
+            product.name = name.strip()
+        if description is not _UNSET:
+            product.description = description
+        if price is not None:
+            product.price = price
+        if inventory_count is not None:
+            product.inventory_count = inventory_count
+        if active is not None:
+            product.active = active
+        if stock_changed:
+            publish_stock(product)
+    return product
+
+
+def delete(*, product_id: uuid.UUID | str) -> Product | None:
+    """Remove the product, or deactivate it if any order line refers to it.
+
+    Returns the deactivated product, or None when it was removed. The row lock makes a
+    concurrent order line for this product wait (its foreign key check needs a share lock),
+    so the check below cannot miss one."""
+    with transaction() as session:
+        product = _get_for_update(product_id)
+        on_orders = session.scalar(sa.select(sa.exists().where(OrderItem.product_id == product.id)))
+        if not on_orders:
+            session.delete(product)
+            return None
+        if product.active:
+            product.active = False
+            publish_stock(product)
+    return product

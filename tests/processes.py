@@ -1,0 +1,187 @@
+"""Real processes for integration tests: Celery workers, beat, a web server, a private Redis."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import redis
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def stack_env(*, database_url: str, redis_url: str, broker_url: str, **extra: str) -> dict:
+    """Environment for a worker or web process of the test stack."""
+    env = {
+        **os.environ,
+        "OMS_ENV": "testing",
+        "OMS_DATABASE_URL": database_url,
+        "OMS_REDIS_URL": redis_url,
+        "OMS_BROKER_URL": broker_url,
+        "OMS_BCRYPT_ROUNDS": "4",
+        "OMS_RATELIMIT_DEFAULT": "1000000 per minute",
+        "OMS_RATELIMIT_LOGIN": "1000000 per minute",
+        "OMS_LOG_LEVEL": "WARNING",
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.update(extra)
+    return env
+
+
+class Process:
+    """A child process in its own process group, with its output in a log file."""
+
+    def __init__(self, args: list[str], env: dict, log_path: Path):
+        self.log_path = log_path
+        self._log = open(log_path, "wb")  # noqa: SIM115 (closed in stop)
+        self.popen = subprocess.Popen(
+            args,
+            env=env,
+            cwd=ROOT,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def kill(self) -> None:
+        """SIGKILL the whole group: the worker dies mid-task, as in a crash."""
+        if self.popen.poll() is None:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+            self.popen.wait(10)
+
+    def stop(self, timeout: float = 20) -> None:
+        if self.popen.poll() is None:
+            os.killpg(self.popen.pid, signal.SIGTERM)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self._log.close()
+
+
+def start_worker(env: dict, log_path: Path, *, concurrency: int = 2, name: str = "w1") -> Process:
+    process = Process(
+        [
+            str(BIN / "celery"),
+            "-A",
+            "wsgi:celery",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            str(concurrency),
+            "--hostname",
+            f"{name}@%h",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        env,
+        log_path,
+    )
+    wait_for(lambda: "ready." in process.log() or process.popen.poll() is not None, 60)
+    assert process.popen.poll() is None, process.log()
+    return process
+
+
+def start_web(env: dict, log_path: Path, port: int) -> Process:
+    process = Process(
+        [str(BIN / "flask"), "--app", "wsgi", "run", "--port", str(port), "--with-threads"],
+        env,
+        log_path,
+    )
+
+    def up() -> bool:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return True
+        except OSError:
+            return process.popen.poll() is not None
+
+    wait_for(up, 30)
+    assert process.popen.poll() is None, process.log()
+    return process
+
+
+class PrivateRedis:
+    """A redis-server of the test's own, which the test may stop and start (a broker outage)."""
+
+    def __init__(self, port: int | None = None):
+        self.port = port or free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        subprocess.run(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "yes",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        wait_for(self.alive, 10)
+
+    def alive(self) -> bool:
+        try:
+            return redis.Redis(port=self.port, socket_connect_timeout=0.2).ping()
+        except redis.RedisError:
+            return False
+
+    def stop(self) -> None:
+        with contextlib.suppress(redis.RedisError):
+            redis.Redis(port=self.port).shutdown(nosave=True)
+        wait_for(lambda: not self.alive(), 10)
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.1) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
+
+
+def start_beat(env: dict, log_path: Path) -> Process:
+    process = Process(
+        [
+            str(BIN / "celery"),
+            "-A",
+            "wsgi:celery",
+            "beat",
+            "--loglevel",
+            "INFO",
+            "-s",
+            str(log_path.with_suffix(".schedule")),
+        ],
+        env,
+        log_path,
+    )
+    wait_for(lambda: "beat: Starting" in process.log() or process.popen.poll() is not None, 30)
+    assert process.popen.poll() is None, process.log()
+    return process

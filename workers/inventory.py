@@ -1,0 +1,52 @@
+"""Stock reservation tasks (queue ``orders``)."""
+
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+from celery import shared_task
+
+from oms.errors import ConflictError
+from oms.extensions import db
+from oms.inventory import service as inventory
+from oms.orders.enums import OrderStatus
+from oms.orders.models import Order
+
+# Transient database trouble (connection lost, failover, lock storms) is retried with backoff.
+TRANSIENT = (sa.exc.OperationalError, sa.exc.InterfaceError, ConflictError)
+
+
+@shared_task(
+    name="inventory.reserve_order",
+    bind=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=True,
+    retry_backoff_max=60,
+    retry_jitter=True,
+    max_retries=10,
+)
+def reserve_order(self, order_id: str) -> str | None:
+    """Reserve stock for one pending order (placed or rejected); a second run changes nothing."""
+    key = uuid.UUID(order_id)
+    decided = inventory.reserve_pending_orders(order_ids=[key], limit=1)
+    if decided:
+        return decided[0][1].value
+    status = db.session.scalar(sa.select(Order.status).where(Order.id == key))
+    if status == OrderStatus.PENDING:
+        # Another transaction holds the order row (an edit, or another worker): try again soon.
+        raise self.retry(countdown=1)
+    return status.value if status else None
+
+
+@shared_task(name="inventory.reserve_pending", autoretry_for=TRANSIENT, retry_backoff=True)
+def reserve_pending(batch_size: int = 200, max_batches: int = 50) -> int:
+    """Sweep every pending order in batches (beat safety net, and the flash-sale fast path:
+    one transaction reserves a whole batch)."""
+    total = 0
+    for _ in range(max_batches):
+        decided = inventory.reserve_pending_orders(limit=batch_size)
+        total += len(decided)
+        if len(decided) < batch_size:
+            break
+    return total

@@ -1,0 +1,25 @@
+"""Housekeeping tasks run by beat (queue ``maintenance``)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from oms.auth import service as auth_service
+from oms.orders import idempotency
+from oms.outbox import service as outbox
+
+
+@shared_task(name="outbox.relay")
+def relay_outbox() -> int:
+    """Send outbox messages that their own after-commit dispatch did not (crash, broker down)."""
+    return outbox.relay()
+
+
+@shared_task(name="maintenance.purge")
+def purge() -> dict:
+    """Forget expired token revocations and idempotency keys, and old sent outbox rows."""
+    return {
+        "revocations": auth_service.purge_expired_revocations(),
+        "idempotency_keys": idempotency.purge_expired(),
+        "outbox": outbox.purge_sent(),
+    }
