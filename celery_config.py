@@ -4,7 +4,7 @@ settings (see ``oms.config``)."""
 from kombu import Queue
 
 # Task modules, imported by workers and by the web process (which sends tasks by name).
-imports = ("workers.inventory", "workers.maintenance")
+imports = ("workers.inventory", "workers.maintenance", "workers.notifications")
 
 # One queue per kind of work, so a flood of exports never delays reservations. A worker
 # started without -Q consumes all of them.

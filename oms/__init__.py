@@ -21,6 +21,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_request_hooks(app)
     register_errorhandlers(app)
     register_blueprints(app)
+    register_realtime(app)
     register_commands(app)
     return app
 
@@ -42,8 +43,20 @@ def register_extensions(app: Flask) -> None:
     tokens.register_jwt_callbacks(jwt)
     limiter.init_app(app)
     api.init_app(app)
+    # Handlers must be declared before init_app, so every app's server gets them.
+    from oms.realtime import handlers  # noqa: F401
+
+    # Flask-SocketIO keeps the previous app's queue manager in its options; each app decides
+    # its own (several apps live in one test process).
+    socketio.server_options.pop("client_manager", None)
     socketio.init_app(app, message_queue=app.config["OMS_REDIS_URL"], async_mode="threading")
     celery_init_app(app)
+
+
+def register_realtime(app: Flask) -> None:
+    from oms.realtime.relay import register_relay
+
+    register_relay()
 
 
 def register_request_hooks(app: Flask) -> None:

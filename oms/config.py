@@ -112,8 +112,15 @@ def load_config(overrides: dict | None = None) -> dict:
             "broker_url": broker_url or "memory://",
             "result_backend": _env("OMS_RESULT_BACKEND_URL", redis_url),
             "task_always_eager": broker_url is None,
-            "task_eager_propagates": True,
+            # a task that fails in-process is logged, never raised into the request that
+            # committed the change (on a worker it would not reach the request either)
+            "task_eager_propagates": False,
         },
+        # Customer email: SMTP when OMS_SMTP_URL is set, else .eml files in OMS_MAIL_DIR.
+        "OMS_SMTP_URL": _env("OMS_SMTP_URL"),
+        "OMS_SMTP_TIMEOUT": _env_int("OMS_SMTP_TIMEOUT", 10),
+        "OMS_MAIL_FROM": _env("OMS_MAIL_FROM", "Orders <orders@example.com>"),
+        "OMS_MAIL_DIR": _env("OMS_MAIL_DIR", str(instance_dir() / "mail")),
         # Beat intervals (seconds) of the safety nets: outbox relay and the pending-order sweep.
         "OMS_OUTBOX_RELAY_SECONDS": float(_env_int("OMS_OUTBOX_RELAY_SECONDS", 5)),
         "OMS_PENDING_SWEEP_SECONDS": float(_env_int("OMS_PENDING_SWEEP_SECONDS", 30)),

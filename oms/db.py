@@ -64,13 +64,13 @@ _DEPTH_KEY = "oms_transaction_depth"
 RETRYABLE_PGCODES = {"40001", "40P01", "55P03"}
 
 
-def after_commit(callback: Callable[[], None], session: Session | None = None) -> None:
+def after_commit(callback: Callable[[], None], *, priority: int = 0) -> None:
     """Run ``callback`` once the current :func:`transaction` has committed; forget it on rollback.
 
     Callbacks run after ``commit()`` has returned, so they may open transactions of their own
-    (an eager Celery task does)."""
-    session = session or db.session()
-    session.info.setdefault(_HOOKS_KEY, []).append(callback)
+    (an eager Celery task does); lower ``priority`` first, then in registration order (events
+    go out before the tasks they lead to, so ``order.created`` precedes ``placed``)."""
+    db.session().info.setdefault(_HOOKS_KEY, []).append((priority, callback))
 
 
 @contextmanager
@@ -92,7 +92,8 @@ def transaction() -> Iterator[Session]:
     finally:
         session.info[_DEPTH_KEY] = depth
     if depth == 0:
-        for callback in session.info.pop(_HOOKS_KEY, []):
+        hooks = session.info.pop(_HOOKS_KEY, [])
+        for _, callback in sorted(hooks, key=lambda hook: hook[0]):
             callback()
 
 

@@ -9,6 +9,7 @@ truncated after each test (a few milliseconds on PostgreSQL).
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 
 import psycopg2
@@ -30,6 +31,7 @@ TEST_DATABASE_URL = os.environ.get(
 TEST_REDIS_URL = os.environ.get("OMS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 # The Celery broker gets a Redis db of its own: it is never flushed between tests, since kombu
 # keeps its queue bindings there.
+TEST_MAIL_DIR = os.path.join(tempfile.gettempdir(), f"oms-test-mail-{os.getpid()}")
 TEST_BROKER_URL = os.environ.get("OMS_TEST_BROKER_URL", "redis://127.0.0.1:6379/14")
 
 
@@ -72,11 +74,12 @@ def make_test_config(**overrides) -> dict:
         "OMS_RATELIMIT_LOGIN": "10000 per minute",
         "RATELIMIT_DEFAULT": "10000 per minute",
         "OMS_LOG_LEVEL": "WARNING",
+        "OMS_MAIL_DIR": TEST_MAIL_DIR,
         "CELERY": {
             "broker_url": "memory://",
             "result_backend": None,
             "task_always_eager": True,
-            "task_eager_propagates": True,
+            "task_eager_propagates": False,
         },
     }
     config.update(overrides)

@@ -1,4 +1,5 @@
-"""Apply a lifecycle event to an order row: status, audit fields, history row, event.
+"""Apply a lifecycle event to an order row: status, audit fields, history row, the customer's
+notification (through the outbox) and the event.
 
 ``workflows.order_lifecycle`` decides; this module records the decision in the caller's
 transaction. Stock effects belong to the caller (``oms.inventory.service``)."""
@@ -11,9 +12,13 @@ from oms.auth.models import User
 from oms.db import utcnow
 from oms.errors import ConflictError
 from oms.extensions import db
+from oms.notifications.service import CUSTOMER_VISIBLE
 from oms.orders.enums import OrderStatus
 from oms.orders.models import Order, OrderStatusHistory
+from oms.outbox import service as outbox
 from workflows.order_lifecycle import EVENT_TARGETS, TransitionRefused, allowed_events, apply
+
+NOTIFY_TASK = "notifications.order_status"
 
 
 class OrderTransitionError(ConflictError):
@@ -86,6 +91,8 @@ def transition(order: Order, event: str, *, actor: User | None, notes: str | Non
             created_at=now,
         )
     )
+    if new in CUSTOMER_VISIBLE:
+        outbox.enqueue(NOTIFY_TASK, order_id=str(order.id), status=new.value)
     events.publish(
         "order.status_changed",
         order_id=str(order.id),

@@ -27,23 +27,35 @@ def enqueue(task: str, **kwargs) -> OutboxMessage:
     db.session.add(message)
     db.session.flush()
     message_id = message.id
-    after_commit(lambda: dispatch(message_ids=[message_id]))
+    after_commit(lambda: dispatch(message_ids=[message_id]), priority=1)
     return message
 
 
 def _send(message: OutboxMessage) -> bool:
-    """Hand one message to Celery (run at once in the embedded default); False if the broker
-    refused it. Records the attempt on the row; the caller commits."""
+    """Hand one message to Celery; False if the broker refused it. Records the attempt on the
+    row; the caller commits.
+
+    In the embedded default the task runs right here: its failure is the task's business (as
+    it would be on a worker) and never reaches the request that committed the change."""
     celery = current_app.extensions["celery"]
+    task = celery.tasks[message.task]
     message.attempts += 1
-    try:
-        celery.tasks[message.task].apply_async(kwargs=message.kwargs, retry=False)
-    except (BrokerError, ConnectionError, OSError) as exc:
-        message.last_error = f"{exc.__class__.__name__}: {exc}"[:500]
-        log.warning(
-            "broker refused task", extra={"task": message.task, "error": message.last_error}
-        )
-        return False
+    if celery.conf.task_always_eager:
+        result = task.apply(kwargs=message.kwargs, throw=False)
+        if result.failed():
+            message.last_error = f"{result.result.__class__.__name__}: {result.result}"[:500]
+            log.error(
+                "task failed in-process", extra={"task": message.task, "error": message.last_error}
+            )
+    else:
+        try:
+            task.apply_async(kwargs=message.kwargs, retry=False)
+        except (BrokerError, ConnectionError, OSError) as exc:
+            message.last_error = f"{exc.__class__.__name__}: {exc}"[:500]
+            log.warning(
+                "broker refused task", extra={"task": message.task, "error": message.last_error}
+            )
+            return False
     message.sent_at = utcnow()
     return True
 

@@ -1,0 +1,1 @@
+"""Customer notifications (email) about their orders."""

@@ -1,0 +1,43 @@
+"""Which rooms a user sits in, and which rooms an event goes to. The one place that decides
+who hears what."""
+
+from __future__ import annotations
+
+from oms.auth.enums import UserRole
+from oms.auth.models import User
+
+STAFF_ROOM = "staff"  # staff and admins: every order and stock event
+CATALOGUE_ROOM = "catalogue"  # everyone logged in: product availability
+
+
+def customer_room(customer_id: str) -> str:
+    return f"customer:{customer_id}"
+
+
+def user_room(user_id: str) -> str:
+    return f"user:{user_id}"
+
+
+def rooms_for_user(user: User) -> set[str]:
+    """The rooms a connection of ``user`` joins; a client cannot ask for others."""
+    rooms = {user_room(str(user.id)), CATALOGUE_ROOM}
+    if user.role in (UserRole.STAFF, UserRole.ADMIN):
+        rooms.add(STAFF_ROOM)
+    elif user.customer is not None:
+        rooms.add(customer_room(str(user.customer.id)))
+    return rooms
+
+
+def rooms_for_event(event: dict) -> set[str]:
+    """The rooms that may see ``event``: order events go to staff and the order's customer,
+    stock levels to everyone, low-stock warnings to staff, exports to the admin who asked."""
+    kind = event["type"]
+    if kind.startswith("order."):
+        return {STAFF_ROOM, customer_room(event["customer_id"])}
+    if kind == "product.stock_changed":
+        return {CATALOGUE_ROOM}
+    if kind == "inventory.low_stock":
+        return {STAFF_ROOM}
+    if kind.startswith("export."):
+        return {user_room(event["user_id"])}
+    return {STAFF_ROOM}

@@ -1,0 +1,135 @@
+"""Socket.IO over the network: authentication, rooms, relay from the worker, catch-up."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+import socketio as sio
+from flask_jwt_extended import create_access_token
+
+from oms.auth.enums import UserRole
+from tests.factories import ADDRESS, PASSWORD, make_product, make_user
+from tests.integration.conftest import http
+from tests.processes import wait_for
+
+pytestmark = pytest.mark.slow
+
+
+class Listener:
+    """A python-socketio client that records every event it receives."""
+
+    def __init__(self, url: str, token: str | None):
+        self.client = sio.Client(reconnection=False)
+        self.events: list[dict] = []
+        self.lock = threading.Lock()
+        self.client.on("*", self._record)
+        self.client.connect(url, auth={"token": token} if token else None, wait_timeout=10)
+
+    def _record(self, name, data):
+        with self.lock:
+            self.events.append({"_name": name, **(data if isinstance(data, dict) else {})})
+
+    def of(self, kind: str, **match) -> list[dict]:
+        with self.lock:
+            return [
+                e
+                for e in self.events
+                if e["_name"] == kind and all(e.get(k) == v for k, v in match.items())
+            ]
+
+    def close(self):
+        self.client.disconnect()
+
+
+def _login(web, user) -> str:
+    status, body = http(
+        "POST", f"{web}/api/v1/auth/login", {"email": user.email, "password": PASSWORD}
+    )
+    assert status == 200, body
+    return body["access_token"]
+
+
+def test_connection_needs_a_valid_unrevoked_token(app_ctx, worker, web):
+    user = make_user(UserRole.CUSTOMER)
+    for token in (
+        None,
+        "not-a-jwt",
+        create_access_token(identity=str(user.id), expires_delta=timedelta(seconds=-5)),
+    ):
+        with pytest.raises(sio.exceptions.ConnectionError):
+            Listener(web, token)
+    token = _login(web, user)
+    Listener(web, token).close()  # valid: accepted
+    assert http("POST", f"{web}/api/v1/auth/logout", {}, token)[0] == 200
+    with pytest.raises(sio.exceptions.ConnectionError):
+        Listener(web, token)
+
+
+def test_events_reach_exactly_the_rooms_that_may_see_them(app_ctx, worker, web):
+    alice, bob = make_user(UserRole.CUSTOMER), make_user(UserRole.CUSTOMER)
+    staff = make_user(UserRole.STAFF)
+    product = make_product(stock=10)
+    alice_token = _login(web, alice)
+    listeners = {
+        "alice": Listener(web, alice_token),
+        "bob": Listener(web, _login(web, bob)),
+        "staff": Listener(web, _login(web, staff)),
+    }
+    try:
+        # bob asks to join the staff room and alice's room: there is no such thing
+        listeners["bob"].client.emit("join", {"room": "staff"})
+        listeners["bob"].client.emit("join_room", {"room": f"customer:{alice.customer.id}"})
+
+        status, order = http(
+            "POST",
+            f"{web}/api/v1/orders",
+            {
+                "items": [{"product_id": str(product.id), "quantity": 1}],
+                "shipping_address": ADDRESS,
+            },
+            alice_token,
+        )
+        assert status == 202, order
+        # placed by the worker process: its event travels through Redis to the web process
+        for who in ("alice", "staff"):
+            assert wait_for(
+                lambda who=who: listeners[who].of(
+                    "order.status_changed", order_id=order["id"], new_status="placed"
+                ),
+                20,
+            ), (who, listeners[who].events)
+            created = listeners[who].of("order.created", order_id=order["id"])
+            assert len(created) == 1 and created[0]["version"] == 1 and created[0]["seq"]
+        assert wait_for(lambda: listeners["alice"].of("product.stock_changed"), 10)
+        assert listeners["bob"].of("order.created") == []
+        assert listeners["bob"].of("order.status_changed") == []
+        assert all(not e["_name"].startswith("order.") for e in listeners["bob"].events)
+
+        # a fresh connection catches up on what it missed, limited to what it may see
+        late_bob = sio.Client(reconnection=False)
+        late_bob.connect(web, auth={"token": _login(web, bob)}, wait_timeout=10)
+        late_alice = sio.Client(reconnection=False)
+        late_alice.connect(web, auth={"token": alice_token}, wait_timeout=10)
+        try:
+            missed_by_alice = late_alice.call("catch_up", {"since": None}, timeout=10)
+            missed_by_bob = late_bob.call("catch_up", {"since": None}, timeout=10)
+        finally:
+            late_alice.disconnect()
+            late_bob.disconnect()
+        assert {e["type"] for e in missed_by_alice} >= {"order.created", "order.status_changed"}
+        assert all(e.get("customer_id") in (None, str(alice.customer.id)) for e in missed_by_alice)
+        assert [e for e in missed_by_bob if e["type"].startswith("order.")] == []
+        # catching up from a seq returns only what came after it
+        first = missed_by_alice[0]["seq"]
+        late_alice = sio.Client(reconnection=False)
+        late_alice.connect(web, auth={"token": alice_token}, wait_timeout=10)
+        try:
+            after = late_alice.call("catch_up", {"since": first}, timeout=10)
+        finally:
+            late_alice.disconnect()
+        assert [e["seq"] for e in after] == [e["seq"] for e in missed_by_alice[1:]]
+    finally:
+        for listener in listeners.values():
+            listener.close()

@@ -1,0 +1,114 @@
+"""Customer emails: through a real SMTP server, once per status, never blocking an order."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+
+from oms.auth.enums import UserRole
+from oms.extensions import db
+from oms.notifications import service
+from oms.notifications.models import Notification
+from oms.orders import service as orders
+from oms.orders.enums import OrderStatus
+from oms.orders.models import Order
+from tests.factories import ADDRESS, make_order, make_product, make_user
+from tests.processes import free_port
+
+
+class Inbox:
+    """aiosmtpd handler that keeps every message it receives."""
+
+    def __init__(self):
+        self.messages: list[email.message.EmailMessage] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(
+            email.message_from_bytes(envelope.content, policy=email.policy.default)
+        )
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp(app):
+    """A real SMTP server on localhost; the app sends to it for the test's duration."""
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    app.config["OMS_SMTP_URL"] = f"smtp://127.0.0.1:{port}"
+    yield inbox
+    app.config["OMS_SMTP_URL"] = None
+    controller.stop()
+
+
+def test_each_status_change_mails_the_customer_once(app_ctx, smtp):
+    customer = make_user(UserRole.CUSTOMER)
+    order = make_order(customer, [(make_product(name="Ceramic mug", stock=5), 2)], status="shipped")
+    subjects = [m["Subject"] for m in smtp.messages]
+    assert subjects == [
+        f"Your order {order.number} is confirmed",
+        f"Your order {order.number} is being packed",
+        f"Your order {order.number} has shipped",
+    ]
+    assert all(m["To"] == customer.email for m in smtp.messages)
+    assert "2 x Ceramic mug" in smtp.messages[0].get_content()
+    # the task running again (redelivery) sends nothing more
+    assert (
+        service.notify_order_status(order_id=order.id, status=OrderStatus.SHIPPED) == "already sent"
+    )
+    assert len(smtp.messages) == 3
+
+
+def test_rejection_mail_gives_the_reason(app_ctx, smtp):
+    from tests.orders.helpers import order_in
+
+    customer = make_user(UserRole.CUSTOMER)
+    order = order_in(OrderStatus.REJECTED, customer, make_product(name="Burr grinder", stock=3), 2)
+    [message] = smtp.messages
+    assert message["Subject"] == f"We could not accept your order {order.number}"
+    assert "Not enough stock for Burr grinder" in message.get_content()
+
+
+def test_a_failing_mail_server_never_blocks_or_rolls_back_an_order(app, app_ctx):
+    app.config["OMS_SMTP_URL"] = f"smtp://127.0.0.1:{free_port()}"  # nothing listens there
+    try:
+        customer = make_user(UserRole.CUSTOMER)
+        product = make_product(stock=5)
+        order, _ = orders.place_order(
+            actor=customer,
+            items=[{"product_id": product.id, "quantity": 1}],
+            shipping_address=ADDRESS,
+        )
+        db.session.expire_all()
+        assert db.session.get(Order, order.id).status == OrderStatus.PLACED
+        failed = db.session.scalars(sa.select(Notification)).one()
+        assert failed.sent_at is None and failed.attempts >= 1
+        assert "Connection refused" in failed.last_error or "Errno" in failed.last_error
+    finally:
+        app.config["OMS_SMTP_URL"] = None
+    # the mail server is back (here: the development folder); the retry sends it once
+    assert service.notify_order_status(order_id=order.id, status=OrderStatus.PLACED) == "sent"
+    assert (
+        service.notify_order_status(order_id=order.id, status=OrderStatus.PLACED) == "already sent"
+    )
+
+
+def test_development_writes_eml_files(app, app_ctx, tmp_path):
+    app.config["OMS_MAIL_DIR"] = str(tmp_path)
+    try:
+        customer = make_user(UserRole.CUSTOMER)
+        order = make_order(customer, [(make_product(stock=5), 1)])
+    finally:
+        from tests.conftest import TEST_MAIL_DIR
+
+        app.config["OMS_MAIL_DIR"] = TEST_MAIL_DIR
+    [path] = list(Path(tmp_path).glob("*.eml"))
+    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    assert message["Subject"] == f"Your order {order.number} is confirmed"
+    assert message["To"] == customer.email
