@@ -4,7 +4,15 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app wsgi
 
-.PHONY: run test lint format clean
+.PHONY: run test stack lint format clean
+
+# `make stack`: the production topology without Docker, against a local PostgreSQL and Redis.
+STACK_DATABASE_URL ?= postgresql+psycopg2://postgres@127.0.0.1:5432/oms
+STACK_REDIS_URL    ?= redis://127.0.0.1:6379/0
+STACK_FLOWER_AUTH  ?= ops:ops-pass-123
+STACK_ENV = OMS_DATABASE_URL=$${OMS_DATABASE_URL:-$(STACK_DATABASE_URL)} \
+            OMS_REDIS_URL=$${OMS_REDIS_URL:-$(STACK_REDIS_URL)} \
+            FLOWER_BASIC_AUTH=$${FLOWER_BASIC_AUTH:-$(STACK_FLOWER_AUTH)}
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +31,13 @@ run: $(VENV)/.installed
 	$(FLASK) db upgrade
 	$(FLASK) demo load
 	$(FLASK) run --host 127.0.0.1 --port 5000
+
+stack: $(VENV)/.installed
+	$(STACK_ENV) $(FLASK) database create
+	$(STACK_ENV) $(FLASK) db upgrade
+	$(STACK_ENV) $(FLASK) demo load
+	@echo "web http://127.0.0.1:5000  flower http://127.0.0.1:5555 ($${FLOWER_BASIC_AUTH:-$(STACK_FLOWER_AUTH)})"
+	$(STACK_ENV) $(BIN)/honcho start -f Procfile
 
 test: $(VENV)/.installed-dev
 	$(BIN)/pytest $(PYTEST_ARGS)

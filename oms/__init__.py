@@ -76,9 +76,11 @@ def register_errorhandlers(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from oms.api import auth, customers, docs, health, orders, products, users
     from oms.extensions import api
+    from oms.metrics import register_metrics
     from oms.web import views
 
     app.register_blueprint(health.blp)
+    register_metrics(app)
     app.register_blueprint(docs.blp)
     app.register_blueprint(views.blp)
     api.register_blueprint(auth.blp, url_prefix="/api/v1/auth")

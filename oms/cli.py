@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from oms import demo
@@ -12,6 +12,7 @@ from oms.auth.enums import UserRole
 from oms.errors import OMSError
 
 users_cli = AppGroup("users", help="Manage user accounts.")
+database_cli = AppGroup("database", help="The database server side of set-up.")
 demo_cli = AppGroup("demo", help="Demo data for trying the app.")
 
 
@@ -51,6 +52,22 @@ def load_demo() -> None:
         click.echo(f"  {role:<9} {email:<24} {password}")
 
 
+@database_cli.command("create")
+def create_database() -> None:
+    """Create the PostgreSQL database named in OMS_DATABASE_URL if it does not exist."""
+    from sqlalchemy.engine import make_url
+
+    from oms.db import create_database_if_missing
+
+    url = make_url(current_app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() != "postgresql":
+        click.echo(f"{url.get_backend_name()}: nothing to create")
+        return
+    created = create_database_if_missing(url)
+    click.echo(f"database {url.database} {'created' if created else 'already exists'}")
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(users_cli)
+    app.cli.add_command(database_cli)
     app.cli.add_command(demo_cli)

@@ -121,6 +121,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "OMS_SMTP_TIMEOUT": _env_int("OMS_SMTP_TIMEOUT", 10),
         "OMS_MAIL_FROM": _env("OMS_MAIL_FROM", "Orders <orders@example.com>"),
         "OMS_MAIL_DIR": _env("OMS_MAIL_DIR", str(instance_dir() / "mail")),
+        # /metrics: open when unset (scraped from inside the network), else a Bearer token.
+        "OMS_METRICS_TOKEN": _env("OMS_METRICS_TOKEN"),
         # Beat intervals (seconds) of the safety nets: outbox relay and the pending-order sweep.
         "OMS_OUTBOX_RELAY_SECONDS": float(_env_int("OMS_OUTBOX_RELAY_SECONDS", 5)),
         "OMS_PENDING_SWEEP_SECONDS": float(_env_int("OMS_PENDING_SWEEP_SECONDS", 30)),

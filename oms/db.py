@@ -132,3 +132,27 @@ def retry_on_conflict(func: Callable[..., T], attempts: int = 4) -> Callable[...
 
 def is_postgresql() -> bool:
     return db.engine.dialect.name == "postgresql"
+
+
+def create_database_if_missing(url: sa.URL) -> bool:
+    """Create the PostgreSQL database of ``url`` when absent; True if it was created."""
+    import psycopg2
+    from psycopg2 import sql
+
+    conn = psycopg2.connect(
+        host=url.host,
+        port=url.port or 5432,
+        user=url.username,
+        password=url.password,
+        dbname="postgres",
+    )
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (url.database,))
+            if cur.fetchone() is not None:
+                return False
+            cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(url.database)))
+            return True
+    finally:
+        conn.close()

@@ -50,6 +50,8 @@ def celery_init_app(app: Flask) -> Celery:
     import celery_config
 
     class FlaskTask(Task):
+        _oms_flask_app = app  # for signal handlers that need an app context (metrics)
+
         def __call__(self, *args, **kwargs):
             with app.app_context():
                 return self.run(*args, **kwargs)

@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 
 from flask import Flask, g, request
 
+from oms.metrics import observe_request
+
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
@@ -62,6 +64,7 @@ def register_request_logging(app: Flask) -> None:
         response.headers["X-Request-ID"] = request_id
         started = getattr(g, "request_started", None)
         duration_ms = round((time.perf_counter() - started) * 1000, 2) if started else None
+        observe_request(response)
         user = getattr(g, "current_user_id", None)
         log.info(
             "request",

@@ -12,17 +12,16 @@ import os
 import tempfile
 from collections.abc import Iterator
 
-import psycopg2
 import pytest
 import redis
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from psycopg2 import sql
 from sqlalchemy.engine import make_url
 
 from oms import create_app
+from oms.db import create_database_if_missing
 from oms.extensions import db
 
 TEST_DATABASE_URL = os.environ.get(
@@ -37,20 +36,7 @@ TEST_BROKER_URL = os.environ.get("OMS_TEST_BROKER_URL", "redis://127.0.0.1:6379/
 
 def ensure_database(url: str) -> None:
     """Create the PostgreSQL database named in ``url`` if it does not exist."""
-    parsed = make_url(url)
-    conn = psycopg2.connect(
-        host=parsed.host,
-        port=parsed.port or 5432,
-        user=parsed.username,
-        password=parsed.password,
-        dbname="postgres",
-    )
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (parsed.database,))
-        if cur.fetchone() is None:
-            cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(parsed.database)))
-    conn.close()
+    create_database_if_missing(make_url(url))
 
 
 def reset_schema(url: str) -> None:

@@ -1,0 +1,169 @@
+"""Prometheus metrics at ``GET /metrics``.
+
+- ``oms_http_requests_total`` and ``oms_http_request_duration_seconds`` by route and status
+  (this process; the route is the URL rule, so ids never explode the label set);
+- ``oms_orders`` by status, counted at scrape time;
+- ``oms_queue_depth`` per Celery queue, asked of the broker at scrape time;
+- ``oms_celery_tasks_total`` by task and outcome (succeeded, failed, retried), counted by the
+  workers into Redis (``oms:metrics:tasks``), so any web process reports all workers.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+
+import sqlalchemy as sa
+from celery import signals
+from flask import Blueprint, Flask, Response, current_app, g, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+from oms.errors import error_response
+from oms.extensions import db, limiter
+
+TASKS_KEY = "oms:metrics:tasks"
+QUEUES = ("orders", "notifications", "reports", "maintenance")
+
+REGISTRY = CollectorRegistry()
+REQUESTS = Counter(
+    "oms_http_requests", "HTTP requests served", ["method", "route", "status"], registry=REGISTRY
+)
+LATENCY = Histogram(
+    "oms_http_request_duration_seconds",
+    "Time to answer an HTTP request",
+    ["method", "route"],
+    registry=REGISTRY,
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+_local_task_counts: dict[tuple[str, str], int] = {}  # embedded default: no Redis
+
+blp = Blueprint("metrics", __name__)
+
+
+class _ScrapeTimeCollector:
+    """Collects the values read at scrape time, inside the scraping app's context."""
+
+    def collect(self):
+        orders = GaugeMetricFamily("oms_orders", "Orders by status", labels=["status"])
+        from oms.orders.enums import OrderStatus
+        from oms.orders.models import Order
+
+        counts = dict(
+            db.session.execute(
+                sa.select(Order.status, sa.func.count()).group_by(Order.status)
+            ).all()
+        )
+        for status in OrderStatus:
+            orders.add_metric([status.value], counts.get(status, 0))
+        yield orders
+
+        depth = GaugeMetricFamily("oms_queue_depth", "Messages waiting per queue", labels=["queue"])
+        for queue, n in queue_depths().items():
+            depth.add_metric([queue], n)
+        yield depth
+
+        tasks = CounterMetricFamily(
+            "oms_celery_tasks", "Celery task outcomes", labels=["task", "state"]
+        )
+        for (task, state), n in sorted(task_counts().items()):
+            tasks.add_metric([task, state], n)
+        yield tasks
+
+
+REGISTRY.register(_ScrapeTimeCollector())
+
+
+def queue_depths() -> dict[str, int]:
+    """Messages waiting in each queue, asked of the broker (Redis or RabbitMQ) at scrape time;
+    -1 when the broker does not answer."""
+    celery = current_app.extensions["celery"]
+    if celery.conf.task_always_eager:
+        return {queue: 0 for queue in QUEUES}
+    depths = {}
+    try:
+        with celery.connection_for_read() as connection:
+            channel = connection.default_channel
+            for queue in QUEUES:
+                try:
+                    depths[queue] = channel.queue_declare(queue=queue, passive=True).message_count
+                except Exception:  # a queue nobody declared yet holds nothing
+                    depths[queue] = 0
+                    channel = connection.channel()
+    except Exception:
+        return {queue: -1 for queue in QUEUES}
+    return depths
+
+
+def task_counts() -> dict[tuple[str, str], int]:
+    from oms.events import redis_client
+
+    client = redis_client()
+    if client is None:
+        return dict(_local_task_counts)
+    raw = client.hgetall(TASKS_KEY)
+    counts = {}
+    for field, value in raw.items():
+        task, _, state = field.decode().rpartition("|")
+        counts[(task, state)] = int(value)
+    return counts
+
+
+def count_task(task_name: str, state: str) -> None:
+    """Add one outcome of ``task_name`` to the shared counters."""
+    from oms.events import redis_client
+
+    client = redis_client()
+    if client is None:
+        _local_task_counts[(task_name, state)] = _local_task_counts.get((task_name, state), 0) + 1
+    else:
+        client.hincrby(TASKS_KEY, f"{task_name}|{state}", 1)
+
+
+def _on_task(state: str):
+    def handler(sender=None, **_kwargs):
+        name = getattr(sender, "name", None) or "unknown"
+        app = getattr(sender, "_oms_flask_app", None)
+        if app is None:
+            return
+        with app.app_context():
+            count_task(name, state)
+
+    return handler
+
+
+_HANDLERS = {state: _on_task(state) for state in ("succeeded", "failed", "retried")}
+signals.task_success.connect(_HANDLERS["succeeded"], weak=False)
+signals.task_failure.connect(_HANDLERS["failed"], weak=False)
+signals.task_retry.connect(_HANDLERS["retried"], weak=False)
+
+
+def observe_request(response) -> None:
+    """Count and time the current request (called once per request by the request logger)."""
+    route = request.url_rule.rule if request.url_rule else "unmatched"
+    started = getattr(g, "request_started", None)
+    REQUESTS.labels(request.method, route, str(response.status_code)).inc()
+    if started is not None:
+        LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
+
+
+@blp.get("/metrics")
+@limiter.exempt
+def metrics():
+    """Prometheus text format; with ``OMS_METRICS_TOKEN`` set, a Bearer token is required."""
+    token = current_app.config.get("OMS_METRICS_TOKEN")
+    if token:
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if not hmac.compare_digest(given, token):
+            return error_response(401, "authentication_error", "A metrics token is required.")
+    return Response(generate_latest(REGISTRY), mimetype=CONTENT_TYPE_LATEST)
+
+
+def register_metrics(app: Flask) -> None:
+    app.register_blueprint(blp)
