@@ -9,6 +9,6 @@ COPY workflows ./workflows
 COPY migrations ./migrations
 COPY templates ./templates
 COPY celery_config.py wsgi.py ./
-RUN pip install --no-cache-dir . gunicorn flower
+RUN pip install --no-cache-dir .
 EXPOSE 5000
-CMD ["gunicorn", "--bind", "0.0.0.0:5000", "--threads", "8", "wsgi:app"]
+CMD ["gunicorn", "--bind", "0.0.0.0:5000", "--worker-class", "gthread", "--workers", "1", "--threads", "32", "wsgi:app"]
