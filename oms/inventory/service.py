@@ -1,7 +1,10 @@
 """Stock effects of the order lifecycle: reserve (worker), release (cancel), take out (ship).
 
 Locking discipline, the same everywhere so transactions never wait on each other in a cycle:
-order rows first, then product rows in ascending id order, all with ``FOR UPDATE``. The
+order rows first, then product rows in ascending id order, all with ``FOR NO KEY UPDATE``.
+That mode does not conflict with the key-share locks PostgreSQL takes when a new order line
+references a product, so submissions (whose lines come in any order) never queue behind, or
+deadlock with, a reservation. The
 reservation claims pending orders with ``SKIP LOCKED``, so several workers share a backlog
 without blocking each other, and one transaction can take a whole batch (flash sales).
 The check constraint ``reserved_count <= inventory_count`` is the last line of defence; the
@@ -83,7 +86,11 @@ def lock_products(product_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Product]:
     if not ids:
         return {}
     rows = db.session.scalars(
-        sa.select(Product).where(Product.id.in_(ids)).order_by(Product.id).with_for_update()
+        sa.select(Product)
+        .where(Product.id.in_(ids))
+        .order_by(Product.id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
     ).all()
     return {p.id: p for p in rows}
 
@@ -133,7 +140,8 @@ def reserve_pending_orders(
             .where(Order.status == OrderStatus.PENDING)
             .order_by(Order.created_at, Order.id)
             .limit(limit)
-            .with_for_update(skip_locked=True, of=Order)
+            .with_for_update(skip_locked=True, of=Order, key_share=True)
+            .execution_options(populate_existing=True)
         )
         if order_ids is not None:
             query = query.where(Order.id.in_(order_ids))

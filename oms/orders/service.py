@@ -188,7 +188,13 @@ def place_order(
 def get(*, order_id: uuid.UUID, actor: User, lock: bool = False) -> Order:
     """One order; another customer's order is a 404, never a 403 (it does not exist for them)."""
     query = sa.select(Order).where(Order.id == order_id)
-    query = query.with_for_update(of=Order) if lock else query.options(*DETAIL_LOADS)
+    if lock:
+        # FOR NO KEY UPDATE: blocks other writers of the order, not inserts that reference it
+        query = query.with_for_update(of=Order, key_share=True).execution_options(
+            populate_existing=True
+        )
+    else:
+        query = query.options(*DETAIL_LOADS)
     order = db.session.scalars(query).one_or_none()
     if order is None or (actor.role == UserRole.CUSTOMER and not lifecycle.is_owner(order, actor)):
         raise NotFoundError("No such order.")

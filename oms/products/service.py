@@ -75,12 +75,15 @@ def get(*, product_id: uuid.UUID | str, active_only: bool = False) -> Product:
     return product
 
 
-def _get_for_update(product_id: uuid.UUID | str) -> Product:
-    """The product row locked until the end of the transaction, with fresh values."""
+def _get_for_update(product_id: uuid.UUID | str, *, for_delete: bool = False) -> Product:
+    """The product row locked until the end of the transaction, with fresh values.
+
+    Changes take ``FOR NO KEY UPDATE`` (new order lines referencing the product go on);
+    a delete takes ``FOR UPDATE``, which waits for, and holds off, new order lines."""
     product = db.session.scalar(
         sa.select(Product)
         .where(Product.id == _key(product_id))
-        .with_for_update()
+        .with_for_update(key_share=not for_delete)
         .execution_options(populate_existing=True)
     )
     if product is None:
@@ -178,7 +181,7 @@ def delete(*, product_id: uuid.UUID | str) -> Product | None:
     concurrent order line for this product wait (its foreign key check needs a share lock),
     so the check below cannot miss one."""
     with transaction() as session:
-        product = _get_for_update(product_id)
+        product = _get_for_update(product_id, for_delete=True)
         on_orders = session.scalar(sa.select(sa.exists().where(OrderItem.product_id == product.id)))
         if not on_orders:
             session.delete(product)
