@@ -58,6 +58,7 @@ Money = sa.Numeric(12, 2)
 
 _HOOKS_KEY = "oms_after_commit"
 _DEPTH_KEY = "oms_transaction_depth"
+_LOCAL_KEY = "oms_transaction_local"
 
 # PostgreSQL errors that mean "try the same transaction again": serialization failure,
 # deadlock detected, lock not available.
@@ -71,6 +72,11 @@ def after_commit(callback: Callable[[], None], *, priority: int = 0) -> None:
     (an eager Celery task does); lower ``priority`` first, then in registration order (events
     go out before the tasks they lead to, so ``order.created`` precedes ``placed``)."""
     db.session().info.setdefault(_HOOKS_KEY, []).append((priority, callback))
+
+
+def transaction_local() -> dict:
+    """A dict that lives as long as the current :func:`transaction` (committed or not)."""
+    return db.session().info.setdefault(_LOCAL_KEY, {})
 
 
 @contextmanager
@@ -91,6 +97,8 @@ def transaction() -> Iterator[Session]:
         raise
     finally:
         session.info[_DEPTH_KEY] = depth
+        if depth == 0:
+            session.info.pop(_LOCAL_KEY, None)
     if depth == 0:
         hooks = session.info.pop(_HOOKS_KEY, [])
         for _, callback in sorted(hooks, key=lambda hook: hook[0]):

@@ -12,6 +12,7 @@ ask the machine, and write the outcome in their own transaction.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from statemachine import State, StateMachine
@@ -76,35 +77,46 @@ def _machine(status: OrderStatus) -> OrderLifecycle:
     return OrderLifecycle(model=_Holder(OrderStatus(status)), state_field="status")
 
 
+# The machine's answers depend only on these arguments, so each is asked once per process
+# (building a machine costs about a millisecond; a flash sale makes thousands of transitions).
+@functools.cache
+def _enabled(status: OrderStatus, actor_role: UserRole | None, is_owner: bool) -> tuple[str, ...]:
+    enabled = _machine(status).enabled_events(actor_role=actor_role, is_owner=is_owner)
+    return tuple(event.id for event in enabled)
+
+
+@functools.cache
+def _target(
+    status: OrderStatus, event: str, actor_role: UserRole | None, is_owner: bool
+) -> OrderStatus | None:
+    machine = _machine(status)
+    try:
+        machine.send(event, actor_role=actor_role, is_owner=is_owner)
+    except TransitionNotAllowed:
+        return None
+    return OrderStatus(machine.model.status)
+
+
 def allowed_events(
     status: OrderStatus, *, actor_role: UserRole | None, is_owner: bool = False
 ) -> list[str]:
     """Events this actor may send to an order in ``status``, in definition order."""
-    machine = _machine(status)
-    enabled = machine.enabled_events(actor_role=actor_role, is_owner=is_owner)
-    return [event.id for event in enabled]
+    return list(_enabled(OrderStatus(status), actor_role, bool(is_owner)))
 
 
 def apply(
     status: OrderStatus, event: str, *, actor_role: UserRole | None, is_owner: bool = False
 ) -> OrderStatus:
     """The status after ``event``, or TransitionRefused naming the allowed events."""
-    machine = _machine(status)
-    if event not in EVENTS:
+    status = OrderStatus(status)
+    target = _target(status, event, actor_role, bool(is_owner)) if event in EVENTS else None
+    if target is None:
         raise TransitionRefused(
             status=status,
             event=event,
             allowed=allowed_events(status, actor_role=actor_role, is_owner=is_owner),
         )
-    try:
-        machine.send(event, actor_role=actor_role, is_owner=is_owner)
-    except TransitionNotAllowed as exc:
-        raise TransitionRefused(
-            status=status,
-            event=event,
-            allowed=allowed_events(status, actor_role=actor_role, is_owner=is_owner),
-        ) from exc
-    return OrderStatus(machine.model.status)
+    return target
 
 
 def _event_targets() -> dict[str, OrderStatus]:

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from flask import current_app
 from kombu.exceptions import OperationalError as BrokerError
 
-from oms.db import after_commit, transaction, utcnow
+from oms.db import after_commit, transaction, transaction_local, utcnow
 from oms.extensions import db
 from oms.outbox.models import OutboxMessage
 
@@ -22,12 +22,20 @@ log = logging.getLogger("oms.outbox")
 
 
 def enqueue(task: str, **kwargs) -> OutboxMessage:
-    """Record ``task(**kwargs)`` in the current transaction; send it once that commits."""
-    message = OutboxMessage(task=task, kwargs=kwargs)
+    """Record ``task(**kwargs)`` in the current transaction; send it once that commits.
+
+    All messages of one transaction are inserted together at commit and dispatched by one
+    after-commit callback."""
+    message = OutboxMessage(task=task, kwargs=kwargs, attempts=0)
     db.session.add(message)
-    db.session.flush()
-    message_id = message.id
-    after_commit(lambda: dispatch(message_ids=[message_id]), priority=1)
+    local = transaction_local()
+    if "outbox" not in local:
+        pending = local["outbox"] = []
+        after_commit(
+            lambda: dispatch(message_ids=[sa.inspect(m).identity[0] for m in pending]),
+            priority=1,
+        )
+    local["outbox"].append(message)
     return message
 
 
@@ -63,16 +71,17 @@ def _send(message: OutboxMessage) -> bool:
 def dispatch(*, message_ids: list[int]) -> int:
     """Send these messages now, right after their commit; returns how many were sent.
 
-    The rows are not locked while sending: in the embedded default the task runs right here,
-    in a session and transactions of its own."""
-    sent = 0
-    for message_id in message_ids:
-        message = db.session.get(OutboxMessage, message_id)
-        if message is None or message.sent_at is not None:
-            continue
-        with transaction():
-            sent += _send(message)
-    return sent
+    The rows are not locked while sending: in the embedded default the tasks run right here,
+    in sessions and transactions of their own."""
+    if not message_ids:
+        return 0
+    with transaction() as session:
+        messages = session.scalars(
+            sa.select(OutboxMessage)
+            .where(OutboxMessage.id.in_(message_ids), OutboxMessage.sent_at.is_(None))
+            .order_by(OutboxMessage.id)
+        ).all()
+        return sum(_send(message) for message in messages)
 
 
 def relay(*, limit: int = 500, min_age_seconds: float = 2.0) -> int:
