@@ -56,6 +56,14 @@ class Timestamps(CreatedAt):
 
 Money = sa.Numeric(12, 2)
 
+
+def str_enum(enum_class: type, name: str) -> sa.Enum:
+    """A database enum of a ``StrEnum``'s values (a native type on PostgreSQL)."""
+    return sa.Enum(
+        enum_class, name=name, values_callable=lambda e: [m.value for m in e], validate_strings=True
+    )
+
+
 _HOOKS_KEY = "oms_after_commit"
 _DEPTH_KEY = "oms_transaction_depth"
 _LOCAL_KEY = "oms_transaction_local"

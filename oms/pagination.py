@@ -92,14 +92,15 @@ def _decode(raw: Any, column: sa.ColumnElement) -> Any:
 def paginate(
     query: sa.Select,
     *,
-    sort_column: sa.ColumnElement,
+    args: dict,
+    sorts: dict[str, sa.ColumnElement],
+    default_sort: str,
     id_column: sa.ColumnElement,
-    descending: bool,
-    limit: int,
-    cursor: str | None,
-    sort_key: str,
 ) -> Page:
-    """Run one page of ``query`` (a select of one entity) ordered by (sort column, id)."""
+    """One page of ``query`` (a select of one entity) for the list arguments ``args``
+    (``limit``, ``cursor``, ``sort``), ordered by (sort column, id)."""
+    sort_key, sort_column, descending = parse_sort(args.get("sort"), sorts, default_sort)
+    limit, cursor = args["limit"], args.get("cursor")
     if cursor:
         try:
             state = json.loads(base64.urlsafe_b64decode(cursor.encode()))

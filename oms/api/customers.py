@@ -13,7 +13,7 @@ from oms.customers.schemas import (
     CustomerSchema,
     CustomerUpdateSchema,
 )
-from oms.pagination import page_schema, paginate, parse_sort
+from oms.pagination import page_schema, paginate
 
 blp = Blueprint("customers", __name__, description="Customer records (staff and admins)")
 
@@ -30,15 +30,12 @@ SORTS = {
 @blp.response(200, page_schema(CustomerSchema, "CustomerPage"))
 def list_customers(args):
     """Customers, newest first; ``q`` searches name words and any part of the email."""
-    sort_key, column, descending = parse_sort(args.get("sort"), SORTS, "-created_at")
     page = paginate(
         service.get_all(q=args.get("q")),
-        sort_column=column,
+        args=args,
+        sorts=SORTS,
+        default_sort="-created_at",
         id_column=Customer.id,
-        descending=descending,
-        limit=args["limit"],
-        cursor=args["cursor"],
-        sort_key=sort_key,
     )
     return page.as_dict()
 

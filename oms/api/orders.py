@@ -22,7 +22,7 @@ from oms.orders.schemas import (
     OrderUpdateSchema,
     StatusChangeSchema,
 )
-from oms.pagination import PageQuerySchema, page_schema, paginate, parse_sort
+from oms.pagination import PageQuerySchema, page_schema, paginate
 
 blp = Blueprint("orders", __name__, description="Orders and their lifecycle")
 customer_orders_blp = Blueprint(
@@ -45,15 +45,12 @@ def present(order: Order) -> Order:
 
 
 def _page(query, args) -> dict:
-    sort_key, column, descending = parse_sort(args.get("sort"), SORTS, "-created_at")
     page = paginate(
         query,
-        sort_column=column,
+        args=args,
+        sorts=SORTS,
+        default_sort="-created_at",
         id_column=Order.id,
-        descending=descending,
-        limit=args["limit"],
-        cursor=args["cursor"],
-        sort_key=sort_key,
     )
     for order in page.items:
         present(order)

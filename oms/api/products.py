@@ -14,7 +14,7 @@ from flask_jwt_extended import current_user
 from oms.api.base import Blueprint
 from oms.auth.access import STAFF_ROLES, require_role
 from oms.auth.enums import UserRole
-from oms.pagination import page_schema, paginate, parse_sort
+from oms.pagination import page_schema, paginate
 from oms.products import service
 from oms.products.models import Product
 from oms.products.schemas import (
@@ -54,7 +54,6 @@ def _render(product: Product):
 @blp.response(200, ProductPageSchema, description=_ROLE_VIEW)
 def list_products(args):
     """Products by name; filter by ``q`` (name words), ``active`` and ``low_stock``."""
-    sort_key, column, descending = parse_sort(args.get("sort"), SORTS, "name")
     query = service.get_all(
         q=args.get("q"),
         active=args.get("active"),
@@ -63,12 +62,10 @@ def list_products(args):
     )
     page = paginate(
         query,
-        sort_column=column,
+        args=args,
+        sorts=SORTS,
+        default_sort="name",
         id_column=Product.id,
-        descending=descending,
-        limit=args["limit"],
-        cursor=args["cursor"],
-        sort_key=sort_key,
     )
     schema = ProductPageSchema() if _is_staff() else PublicProductPageSchema()
     return jsonify(schema.dump(page.as_dict()))

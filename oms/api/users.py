@@ -10,7 +10,7 @@ from oms.auth.access import require_role
 from oms.auth.enums import UserRole
 from oms.auth.models import User
 from oms.auth.schemas import UserCreateSchema, UserListQuerySchema, UserSchema, UserUpdateSchema
-from oms.pagination import page_schema, paginate, parse_sort
+from oms.pagination import page_schema, paginate
 
 blp = Blueprint("users", __name__, description="User accounts (admins only)")
 
@@ -23,15 +23,12 @@ SORTS = {"created_at": User.created_at, "email": User.email}
 @blp.response(200, page_schema(UserSchema, "UserPage"))
 def list_users(args):
     """Every user, newest first; filter by role or search email and name with ``q``."""
-    sort_key, column, descending = parse_sort(args.get("sort"), SORTS, "-created_at")
     page = paginate(
         service.get_all(role=args.get("role"), q=args.get("q")),
-        sort_column=column,
+        args=args,
+        sorts=SORTS,
+        default_sort="-created_at",
         id_column=User.id,
-        descending=descending,
-        limit=args["limit"],
-        cursor=args["cursor"],
-        sort_key=sort_key,
     )
     return page.as_dict()
 

@@ -8,15 +8,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from oms.auth.enums import UserRole
-from oms.db import Timestamps, UUIDPrimaryKey
+from oms.db import Timestamps, UUIDPrimaryKey, str_enum
 from oms.extensions import db
 
-user_role_enum = sa.Enum(
-    UserRole,
-    name="user_role",
-    values_callable=lambda e: [m.value for m in e],
-    validate_strings=True,
-)
+user_role_enum = str_enum(UserRole, "user_role")
 
 
 class User(UUIDPrimaryKey, Timestamps, db.Model):

@@ -9,16 +9,11 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from oms.db import CreatedAt, Money, Timestamps, UUIDPrimaryKey, utcnow
+from oms.db import CreatedAt, Money, Timestamps, UUIDPrimaryKey, str_enum, utcnow
 from oms.extensions import db
 from oms.orders.enums import OrderStatus
 
-order_status_enum = sa.Enum(
-    OrderStatus,
-    name="order_status",
-    values_callable=lambda e: [m.value for m in e],
-    validate_strings=True,
-)
+order_status_enum = str_enum(OrderStatus, "order_status")
 
 
 class Order(UUIDPrimaryKey, Timestamps, db.Model):

@@ -48,6 +48,18 @@ def next_number() -> str:
     return f"ORD-{n:06d}"
 
 
+def _publish(kind: str, order: Order, actor: User) -> None:
+    events.publish(
+        kind,
+        order_id=str(order.id),
+        number=order.number,
+        customer_id=str(order.customer_id),
+        status=order.status.value,
+        total_amount=str(order.total_amount),
+        actor=str(actor.id),
+    )
+
+
 def _staff(actor: User) -> bool:
     return actor.role in (UserRole.STAFF, UserRole.ADMIN)
 
@@ -165,15 +177,7 @@ def place_order(
             )
         )
         outbox.enqueue(RESERVE_TASK, order_id=str(order.id))
-        events.publish(
-            "order.created",
-            order_id=str(order.id),
-            number=order.number,
-            customer_id=str(customer.id),
-            status=order.status.value,
-            total_amount=str(order.total_amount),
-            actor=str(actor.id),
-        )
+        _publish("order.created", order, actor)
         rendered = None
         if render is not None:
             session.flush()
@@ -299,15 +303,7 @@ def update(
                 raise lifecycle.NotEditableError(order, "items", EDITABLE_LINES)
             _replace_lines(order, items)
         session.flush()
-        events.publish(
-            "order.updated",
-            order_id=str(order.id),
-            number=order.number,
-            customer_id=str(order.customer_id),
-            status=order.status.value,
-            total_amount=str(order.total_amount),
-            actor=str(actor.id),
-        )
+        _publish("order.updated", order, actor)
     return order
 
 

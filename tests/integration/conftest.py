@@ -60,3 +60,28 @@ def wait_until_decided(timeout: float = 120) -> int:
         if pending == 0 or time.monotonic() > deadline:
             return pending
         time.sleep(0.2)
+
+
+def submit_orders(app, n: int, product_id) -> None:
+    """Log a new customer in through ``app`` and submit ``n`` one-unit orders (all 202)."""
+    from oms.auth.enums import UserRole
+    from tests.factories import ADDRESS, PASSWORD, make_user
+
+    with app.app_context():
+        email = make_user(UserRole.CUSTOMER).email
+    client = app.test_client()
+    login = {"email": email, "password": PASSWORD}
+    token = client.post("/api/v1/auth/login", json=login).get_json()["access_token"]
+    body = {"items": [{"product_id": str(product_id), "quantity": 1}], "shipping_address": ADDRESS}
+    for _ in range(n):
+        response = client.post(
+            "/api/v1/orders", json=body, headers={"Authorization": f"Bearer {token}"}
+        )
+        assert response.status_code == 202, response.get_json()
+
+
+def order_statuses() -> dict:
+    """How many orders are in each status, read afresh."""
+    db.session.remove()
+    rows = db.session.execute(sa.select(Order.status, sa.func.count()).group_by(Order.status))
+    return dict(rows.all())

@@ -8,14 +8,12 @@ import pytest
 import sqlalchemy as sa
 
 from oms import create_app
-from oms.auth.enums import UserRole
 from oms.extensions import db
 from oms.orders.enums import OrderStatus
-from oms.orders.models import Order
 from oms.outbox.models import OutboxMessage
 from tests.conftest import TEST_DATABASE_URL, TEST_REDIS_URL, make_test_config
-from tests.factories import ADDRESS, PASSWORD, make_product, make_user
-from tests.integration.conftest import wait_until_decided
+from tests.factories import make_product
+from tests.integration.conftest import order_statuses, submit_orders, wait_until_decided
 from tests.processes import PrivateRedis, stack_env, start_beat, start_worker, wait_for
 
 pytestmark = pytest.mark.slow
@@ -46,37 +44,15 @@ def _stack(broker, tmp_path):
     return env, app
 
 
-def _statuses() -> dict:
-    db.session.remove()
-    rows = db.session.execute(sa.select(Order.status, sa.func.count()).group_by(Order.status)).all()
-    return {status: n for status, n in rows}
-
-
-def _submit(app, n: int, product_id) -> None:
-    with app.app_context():
-        customer = make_user(UserRole.CUSTOMER)
-        email = customer.email
-    client = app.test_client()
-    token = client.post(
-        "/api/v1/auth/login", json={"email": email, "password": PASSWORD}
-    ).get_json()["access_token"]
-    body = {"items": [{"product_id": str(product_id), "quantity": 1}], "shipping_address": ADDRESS}
-    for _ in range(n):
-        response = client.post(
-            "/api/v1/orders", json=body, headers={"Authorization": f"Bearer {token}"}
-        )
-        assert response.status_code == 202, response.get_json()
-
-
 def test_worker_killed_mid_reservation_loses_no_order(app_ctx, broker, tmp_path):
     env, app = _stack(broker, tmp_path)
     product = make_product(stock=60)
     product_id = product.id
-    _submit(app, 150, product_id)  # queued: the worker is not running yet
+    submit_orders(app, 150, product_id)  # queued: the worker is not running yet
     worker = start_worker(env, tmp_path / "worker1.log", concurrency=1, name="victim")
-    wait_for(lambda: _statuses().get(OrderStatus.PLACED, 0) >= 5, 60)
+    wait_for(lambda: order_statuses().get(OrderStatus.PLACED, 0) >= 5, 60)
     worker.kill()  # SIGKILL in the middle of the backlog
-    pending_at_kill = _statuses().get(OrderStatus.PENDING, 0)
+    pending_at_kill = order_statuses().get(OrderStatus.PENDING, 0)
     assert pending_at_kill > 0, "the worker finished before it could be killed"
 
     worker = start_worker(env, tmp_path / "worker2.log", concurrency=1, name="survivor")
@@ -86,7 +62,7 @@ def test_worker_killed_mid_reservation_loses_no_order(app_ctx, broker, tmp_path)
     finally:
         beat.stop()
         worker.stop()
-    statuses = _statuses()
+    statuses = order_statuses()
     assert statuses[OrderStatus.PLACED] == 60
     assert statuses[OrderStatus.PLACED] + statuses.get(OrderStatus.REJECTED, 0) == 150
 
@@ -98,9 +74,9 @@ def test_broker_down_while_orders_arrive_only_delays_them(app_ctx, broker, tmp_p
     try:
         broker.stop()
         started = time.monotonic()
-        _submit(app, 20, product.id)  # accepted (202) with the broker down
+        submit_orders(app, 20, product.id)  # accepted (202) with the broker down
         assert time.monotonic() - started < 30, "submissions waited on the dead broker"
-        assert _statuses() == {OrderStatus.PENDING: 20}
+        assert order_statuses() == {OrderStatus.PENDING: 20}
         unsent = db.session.scalar(
             sa.select(sa.func.count())
             .select_from(OutboxMessage)
@@ -116,7 +92,7 @@ def test_broker_down_while_orders_arrive_only_delays_them(app_ctx, broker, tmp_p
             beat.stop()
     finally:
         worker.stop()
-    assert _statuses() == {OrderStatus.PLACED: 20}
+    assert order_statuses() == {OrderStatus.PLACED: 20}
     db.session.remove()
     unsent = db.session.scalar(
         sa.select(sa.func.count()).select_from(OutboxMessage).where(OutboxMessage.sent_at.is_(None))

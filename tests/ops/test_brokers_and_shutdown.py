@@ -5,45 +5,20 @@ from __future__ import annotations
 import signal
 
 import pytest
-import sqlalchemy as sa
 from kombu import Connection
 
 from oms import create_app
 from oms.auth.enums import UserRole
-from oms.extensions import db
 from oms.orders.enums import OrderStatus
-from oms.orders.models import Order
 from tests.conftest import TEST_DATABASE_URL, TEST_REDIS_URL, make_test_config
 from tests.factories import ADDRESS, PASSWORD, make_product, make_user
-from tests.integration.conftest import wait_until_decided
+from tests.integration.conftest import order_statuses, submit_orders, wait_until_decided
 from tests.processes import PrivateRedis, stack_env, start_worker, wait_for
 
 pytestmark = pytest.mark.slow
 
 RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672//"
 QUEUES = ("orders", "notifications", "reports", "maintenance")
-
-
-def _submit(app, n: int, product_id) -> None:
-    with app.app_context():
-        email = make_user(UserRole.CUSTOMER).email
-    client = app.test_client()
-    token = client.post(
-        "/api/v1/auth/login", json={"email": email, "password": PASSWORD}
-    ).get_json()["access_token"]
-    body = {"items": [{"product_id": str(product_id), "quantity": 1}], "shipping_address": ADDRESS}
-    for _ in range(n):
-        response = client.post(
-            "/api/v1/orders", json=body, headers={"Authorization": f"Bearer {token}"}
-        )
-        assert response.status_code == 202, response.get_json()
-
-
-def _statuses() -> dict:
-    db.session.remove()
-    return dict(
-        db.session.execute(sa.select(Order.status, sa.func.count()).group_by(Order.status)).all()
-    )
 
 
 def test_rabbitmq_broker_works_like_redis(app_ctx, tmp_path):
@@ -65,11 +40,11 @@ def test_rabbitmq_broker_works_like_redis(app_ctx, tmp_path):
     worker = start_worker(env, tmp_path / "worker.log", concurrency=2, name="rabbit")
     try:
         product = make_product(stock=5)
-        _submit(app, 8, product.id)
+        submit_orders(app, 8, product.id)
         assert wait_until_decided(60) == 0, worker.log()[-3000:]
     finally:
         worker.stop()
-    assert _statuses() == {OrderStatus.PLACED: 5, OrderStatus.REJECTED: 3}
+    assert order_statuses() == {OrderStatus.PLACED: 5, OrderStatus.REJECTED: 3}
 
 
 def test_sigterm_lets_the_worker_finish_and_loses_nothing(app_ctx, tmp_path):
@@ -89,15 +64,15 @@ def test_sigterm_lets_the_worker_finish_and_loses_nothing(app_ctx, tmp_path):
             )
         )
         product = make_product(stock=200)
-        _submit(app, 120, product.id)
+        submit_orders(app, 120, product.id)
         worker = start_worker(env, tmp_path / "worker1.log", concurrency=1, name="first")
-        wait_for(lambda: _statuses().get(OrderStatus.PLACED, 0) >= 5, 60)
+        wait_for(lambda: order_statuses().get(OrderStatus.PLACED, 0) >= 5, 60)
         worker.popen.send_signal(signal.SIGTERM)  # warm shutdown: finish the task in hand
         worker.popen.wait(60)
         log = worker.log()
         worker.stop()
         assert "warm shutdown" in log.lower(), log[-2000:]
-        left = _statuses().get(OrderStatus.PENDING, 0)
+        left = order_statuses().get(OrderStatus.PENDING, 0)
         assert left > 0, "the worker finished everything before the signal"
         # no sweeper, no relay: the queue itself still holds every unfinished task
         second = start_worker(env, tmp_path / "worker2.log", concurrency=2, name="second")
@@ -105,7 +80,7 @@ def test_sigterm_lets_the_worker_finish_and_loses_nothing(app_ctx, tmp_path):
             assert wait_until_decided(90) == 0, second.log()[-3000:]
         finally:
             second.stop()
-        assert _statuses() == {OrderStatus.PLACED: 120}
+        assert order_statuses() == {OrderStatus.PLACED: 120}
     finally:
         broker.stop()
 
