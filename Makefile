@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app wsgi
 
-.PHONY: run test stack lint format clean
+.PHONY: run test stack lint format clean screenshots
 
 # `make stack`: the production topology without Docker, against a local PostgreSQL and Redis.
 STACK_DATABASE_URL ?= postgresql+psycopg2://postgres@127.0.0.1:5432/oms
@@ -41,6 +41,11 @@ stack: $(VENV)/.installed
 
 test: $(VENV)/.installed-dev
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Screenshots of the three dashboards at desktop (1280 px) and phone (375 px) width into
+# docs/screenshots/: a throwaway SQLite app with demo orders, driven by Debian's Chromium.
+screenshots: $(VENV)/.installed-dev
+	$(BIN)/python -m tests.e2e.screenshots --out docs/screenshots
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

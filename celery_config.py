@@ -4,7 +4,12 @@ settings (see ``oms.config``)."""
 from kombu import Queue
 
 # Task modules, imported by workers and by the web process (which sends tasks by name).
-imports = ("workers.inventory", "workers.maintenance", "workers.notifications")
+imports = (
+    "workers.inventory",
+    "workers.maintenance",
+    "workers.notifications",
+    "workers.reports",
+)
 
 # One queue per kind of work, so a flood of exports never delays reservations. A worker
 # started without -Q consumes all of them.
@@ -18,6 +23,9 @@ task_default_queue = "orders"
 task_routes = {
     "inventory.*": {"queue": "orders"},
     "notifications.*": {"queue": "notifications"},
+    # export housekeeping must not wait behind long exports
+    "reports.recover_stale_exports": {"queue": "maintenance"},
+    "reports.purge_exports": {"queue": "maintenance"},
     "reports.*": {"queue": "reports"},
     "outbox.*": {"queue": "maintenance"},
     "maintenance.*": {"queue": "maintenance"},
@@ -62,4 +70,6 @@ beat_schedule = {
     "relay-outbox": {"task": "outbox.relay", "schedule": 5.0},
     "sweep-pending-orders": {"task": "inventory.reserve_pending", "schedule": 30.0},
     "purge-expired": {"task": "maintenance.purge", "schedule": 3600.0},
+    "recover-stale-exports": {"task": "reports.recover_stale_exports", "schedule": 60.0},
+    "purge-exports": {"task": "reports.purge_exports", "schedule": 3600.0},
 }

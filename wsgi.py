@@ -1,4 +1,5 @@
-"""Entry point: ``app`` for gunicorn/``flask --app wsgi``, ``celery`` for ``celery -A wsgi:celery``."""
+"""Entry point: ``app`` for gunicorn and ``flask --app wsgi``; ``celery`` for
+``celery -A wsgi:celery``."""
 
 from oms import create_app
 

@@ -89,6 +89,12 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(orders.customer_orders_blp, url_prefix="/api/v1/customers")
     api.register_blueprint(products.blp, url_prefix="/api/v1/products")
     api.register_blueprint(customers.blp, url_prefix="/api/v1/customers")
+    from oms.api import reports
+
+    api.register_blueprint(reports.blp, url_prefix="/api/v1/reports")
+    from oms.api import analytics
+
+    api.register_blueprint(analytics.blp, url_prefix="/api/v1/reports/analytics")
 
 
 def register_commands(app: Flask) -> None:

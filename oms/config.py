@@ -38,6 +38,16 @@ def _env_int(name: str, default: int) -> int:
         raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def _env_float(name: str, default: float) -> float:
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} must be a number, got {raw!r}") from exc
+
+
 def _env_bool(name: str, default: bool) -> bool:
     raw = _env(name)
     if raw is None:
@@ -126,6 +136,15 @@ def load_config(overrides: dict | None = None) -> dict:
         # Beat intervals (seconds) of the safety nets: outbox relay and the pending-order sweep.
         "OMS_OUTBOX_RELAY_SECONDS": float(_env_int("OMS_OUTBOX_RELAY_SECONDS", 5)),
         "OMS_PENDING_SWEEP_SECONDS": float(_env_int("OMS_PENDING_SWEEP_SECONDS", 30)),
+        # Exports: CSV files written by the reports worker, kept OMS_EXPORT_RETENTION_HOURS.
+        "OMS_EXPORT_DIR": _env("OMS_EXPORT_DIR", str(instance_dir() / "exports")),
+        "OMS_EXPORT_RETENTION_HOURS": _env_float("OMS_EXPORT_RETENTION_HOURS", 72.0),
+        # A running export whose heartbeat is older than this lost its worker: it is retried
+        # until OMS_EXPORT_MAX_ATTEMPTS runs were started, then marked failed.
+        "OMS_EXPORT_STALE_SECONDS": _env_float("OMS_EXPORT_STALE_SECONDS", 300.0),
+        "OMS_EXPORT_MAX_ATTEMPTS": _env_int("OMS_EXPORT_MAX_ATTEMPTS", 2),
+        # Progress events (and heartbeats) of a running export at most this often.
+        "OMS_EXPORT_PROGRESS_SECONDS": _env_float("OMS_EXPORT_PROGRESS_SECONDS", 0.5),
         # OpenAPI (flask-smorest)
         "API_TITLE": "Order fulfilment engine",
         "API_VERSION": "v1",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, g, jsonify
+from flask import Flask, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger("oms.errors")
@@ -90,8 +90,21 @@ def error_response(status: int, code: str, message: str, details: dict | None = 
     return jsonify(body), status
 
 
+# Paths that keep the JSON envelope; every other path is a browser page with an HTML error page.
+_JSON_PATHS = ("/api/", "/healthz", "/readyz", "/metrics", "/socket.io")
+
+
+def _respond(status: int, code: str, message: str, details: dict | None = None):
+    """The envelope for the API, a friendly HTML page for browser routes."""
+    if not request.path.startswith(_JSON_PATHS):
+        from oms.web.error_pages import render_error_page
+
+        return render_error_page(status, code, message)
+    return error_response(status, code, message, details)
+
+
 def _handle_oms_error(error: OMSError):
-    return error_response(error.status, error.code, error.message, error.details)
+    return _respond(error.status, error.code, error.message, error.details)
 
 
 def _handle_http_exception(error: HTTPException):
@@ -107,7 +120,7 @@ def _handle_http_exception(error: HTTPException):
     message = data.get("message") or error.description or error.name
     if error.code == 422 and details:
         message = "The request body or query did not validate."
-    response, status = error_response(
+    response, status = _respond(
         error.code or 500, _HTTP_CODES.get(error.code, "http_error"), message, details
     )
     for name, value in (data.get("headers") or {}).items():
@@ -121,7 +134,7 @@ def _handle_unexpected(error: Exception):
     if isinstance(error, HTTPException):
         return _handle_http_exception(error)
     log.exception("unhandled error", extra={"request_id": getattr(g, "request_id", None)})
-    return error_response(500, "internal_error", "An unexpected error occurred.")
+    return _respond(500, "internal_error", "An unexpected error occurred.")
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -2,6 +2,7 @@
 
 from oms.auth.models import RevokedToken, User
 from oms.customers.models import Customer
+from oms.exports.models import ExportJob
 from oms.notifications.models import Notification
 from oms.orders.models import IdempotencyKey, Order, OrderItem, OrderStatusHistory
 from oms.outbox.models import OutboxMessage
@@ -9,6 +10,7 @@ from oms.products.models import Product
 
 __all__ = [
     "Customer",
+    "ExportJob",
     "IdempotencyKey",
     "Notification",
     "Order",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -31,6 +32,7 @@ TEST_REDIS_URL = os.environ.get("OMS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15
 # The Celery broker gets a Redis db of its own: it is never flushed between tests, since kombu
 # keeps its queue bindings there.
 TEST_MAIL_DIR = os.path.join(tempfile.gettempdir(), f"oms-test-mail-{os.getpid()}")
+TEST_EXPORT_DIR = os.path.join(tempfile.gettempdir(), f"oms-test-exports-{os.getpid()}")
 TEST_BROKER_URL = os.environ.get("OMS_TEST_BROKER_URL", "redis://127.0.0.1:6379/14")
 
 
@@ -61,6 +63,7 @@ def make_test_config(**overrides) -> dict:
         "RATELIMIT_DEFAULT": "10000 per minute",
         "OMS_LOG_LEVEL": "WARNING",
         "OMS_MAIL_DIR": TEST_MAIL_DIR,
+        "OMS_EXPORT_DIR": TEST_EXPORT_DIR,
         "CELERY": {
             "broker_url": "memory://",
             "result_backend": None,
@@ -108,6 +111,23 @@ def stock_invariant_violations() -> list:
         return list(conn.execute(sa.text(STOCK_INVARIANT_SQL)))
 
 
+def truncate_all(attempts: int = 20) -> None:
+    """Empty every table. A worker process may still be finishing a task of the test that
+    just ended (a customer email, say) and hold row locks: wait for it, and try again if
+    PostgreSQL picks the TRUNCATE as a deadlock victim."""
+    tables = ", ".join(t.name for t in reversed(db.metadata.sorted_tables))
+    for attempt in range(1, attempts + 1):
+        try:
+            with db.engine.begin() as conn:
+                conn.execute(sa.text("SET LOCAL lock_timeout = '10s'"))
+                conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            return
+        except sa.exc.OperationalError:
+            if attempt == attempts:
+                raise
+            time.sleep(0.25)
+
+
 @pytest.fixture(autouse=True)
 def _clean_tables(request) -> Iterator[None]:
     """After every test that used the database: check the stock invariant, then empty it."""
@@ -118,9 +138,7 @@ def _clean_tables(request) -> Iterator[None]:
     with app.app_context():
         db.session.remove()
         violations = stock_invariant_violations()
-        tables = ", ".join(t.name for t in reversed(db.metadata.sorted_tables))
-        with db.engine.begin() as conn:
-            conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        truncate_all()
     redis.Redis.from_url(TEST_REDIS_URL).flushdb()
     assert not violations, f"stock invariant broken: {violations}"
 
@@ -152,6 +170,24 @@ def worker(app, tmp_path_factory):
         tmp_path_factory.mktemp("worker") / "worker.log",
     )
     yield process
+    process.stop()
+
+
+@pytest.fixture(scope="session")
+def web(worker, tmp_path_factory):
+    """A threaded web server process on the test database and broker; yields its base URL.
+    Shared by the integration tests and the browser tests."""
+    from tests.processes import free_port, stack_env, start_web
+
+    port = free_port()
+    process = start_web(
+        stack_env(
+            database_url=TEST_DATABASE_URL, redis_url=TEST_REDIS_URL, broker_url=TEST_BROKER_URL
+        ),
+        tmp_path_factory.mktemp("web") / "web.log",
+        port,
+    )
+    yield f"http://127.0.0.1:{port}"
     process.stop()
 
 

@@ -21,6 +21,7 @@ TABLES = {
     "revoked_tokens",
     "outbox_messages",
     "idempotency_keys",
+    "export_jobs",
 }
 
 

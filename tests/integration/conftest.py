@@ -1,4 +1,5 @@
-"""The running stack for integration tests: a real web server process and worker process."""
+"""Helpers for integration tests against the running stack (the `web` and `worker` fixtures
+live in tests/conftest.py, shared with the browser tests)."""
 
 from __future__ import annotations
 
@@ -7,29 +8,11 @@ import time
 import urllib.error
 import urllib.request
 
-import pytest
 import sqlalchemy as sa
 
 from oms.extensions import db
 from oms.orders.enums import OrderStatus
 from oms.orders.models import Order
-from tests.conftest import TEST_BROKER_URL, TEST_DATABASE_URL, TEST_REDIS_URL
-from tests.processes import free_port, stack_env, start_web
-
-
-@pytest.fixture(scope="session")
-def web(worker, tmp_path_factory):
-    """A threaded web server process on the test database and broker; yields its base URL."""
-    port = free_port()
-    process = start_web(
-        stack_env(
-            database_url=TEST_DATABASE_URL, redis_url=TEST_REDIS_URL, broker_url=TEST_BROKER_URL
-        ),
-        tmp_path_factory.mktemp("web") / "web.log",
-        port,
-    )
-    yield f"http://127.0.0.1:{port}"
-    process.stop()
 
 
 def http(

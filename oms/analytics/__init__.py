@@ -1,0 +1,1 @@
+"""Analytics for the admin dashboard: SQL aggregates over orders, lines and stock."""

@@ -1,0 +1,79 @@
+"""``/api/v1/reports/analytics``: the admin dashboard's figures (admins only)."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+from oms.analytics import service
+from oms.api.base import Blueprint, StrictSchema
+from oms.auth.access import require_role
+from oms.auth.enums import UserRole
+
+blp = Blueprint("analytics", __name__, description="Order analytics (admins only)")
+
+
+class AnalyticsQuerySchema(StrictSchema):
+    days = ma.fields.Integer(
+        load_default=30,
+        validate=ma.validate.Range(min=1, max=service.MAX_DAYS),
+        metadata={"description": "The period: this many UTC days, today included"},
+    )
+
+
+class DaySchema(ma.Schema):
+    date = ma.fields.String()
+    orders = ma.fields.Integer()
+    revenue = ma.fields.String(metadata={"description": "Decimal string"})
+
+
+class DurationSchema(ma.Schema):
+    orders = ma.fields.Integer(metadata={"description": "Orders delivered in the period"})
+    average_seconds = ma.fields.Float(allow_none=True)
+    min_seconds = ma.fields.Float(allow_none=True)
+    max_seconds = ma.fields.Float(allow_none=True)
+
+
+class TopProductSchema(ma.Schema):
+    product_id = ma.fields.String()
+    name = ma.fields.String()
+    units = ma.fields.Integer()
+    revenue = ma.fields.String()
+    orders = ma.fields.Integer()
+
+
+class LowStockSchema(ma.Schema):
+    product_id = ma.fields.String()
+    name = ma.fields.String()
+    available = ma.fields.Integer()
+    inventory_count = ma.fields.Integer()
+    reserved_count = ma.fields.Integer()
+
+
+class TotalsSchema(ma.Schema):
+    orders = ma.fields.Integer()
+    revenue = ma.fields.String()
+    average_order_value = ma.fields.String()
+
+
+class AnalyticsSchema(ma.Schema):
+    days = ma.fields.Integer()
+    from_ = ma.fields.String(data_key="from")
+    to = ma.fields.String()
+    totals = ma.fields.Nested(TotalsSchema)
+    per_day = ma.fields.List(ma.fields.Nested(DaySchema))
+    by_status = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
+    placed_to_delivered = ma.fields.Nested(DurationSchema)
+    top_products = ma.fields.List(ma.fields.Nested(TopProductSchema))
+    low_stock = ma.fields.List(ma.fields.Nested(LowStockSchema))
+    low_stock_threshold = ma.fields.Integer()
+
+
+@blp.route("", methods=["GET"])
+@require_role(UserRole.ADMIN)
+@blp.arguments(AnalyticsQuerySchema, location="query")
+@blp.response(200, AnalyticsSchema)
+def analytics(args):
+    """Orders and revenue per day, orders by status, time from placed to delivered, top
+    products and low stock, over the last `days` days (default 30)."""
+    figures = service.summary(days=args["days"])
+    return {**figures, "from_": figures["from"]}

@@ -1,0 +1,1 @@
+"""Order exports: CSV files of the order listing, written by a worker with bounded memory."""

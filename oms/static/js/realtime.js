@@ -1,0 +1,97 @@
+// The real-time updater: one Socket.IO connection per page (the vendored socket.io client, served
+// by the app), authenticated by the login cookie.
+//
+// It shows "Live", "Offline" or "Connecting…" in every [data-live-status] element, reconnects by
+// itself, and after a reconnect asks the server for the events it missed (`catch_up` with the last
+// `seq` it saw). When it cannot know what it missed (no seq seen yet, or too many events), it
+// calls `onResync` so the page refetches its state instead.
+
+import { refresh } from "./api.js";
+
+const CATCH_UP_LIMIT = 1000;
+
+export class LiveUpdates {
+  constructor({ onResync } = {}) {
+    this.handlers = new Map();
+    this.onResync = onResync || (() => {});
+    this.lastSeq = null;
+    this.connectedOnce = false;
+    this.authRetries = 0;
+    this.indicators = document.querySelectorAll("[data-live-status]");
+  }
+
+  on(type, handler) {
+    if (!this.handlers.has(type)) this.handlers.set(type, []);
+    this.handlers.get(type).push(handler);
+    if (this.socket) this.socket.on(type, (event) => this.dispatch(type, event));
+    return this;
+  }
+
+  setState(state) {
+    const text = { live: "Live", offline: "Offline", connecting: "Connecting…" }[state];
+    document.body.dataset.live = state;
+    for (const node of this.indicators) {
+      node.dataset.state = state;
+      node.textContent = text;
+      node.title = state === "live" ? "Live updates are on" : "Live updates are paused; reconnecting";
+    }
+  }
+
+  dispatch(type, event) {
+    if (event && event.seq) this.lastSeq = event.seq;
+    for (const handler of this.handlers.get(type) || []) {
+      try { handler(event); } catch (error) { console.error("live handler failed", type, error); }
+    }
+  }
+
+  start() {
+    if (typeof window.io !== "function") {
+      this.setState("offline");
+      return this;
+    }
+    this.setState("connecting");
+    this.socket = window.io({ withCredentials: true, reconnectionDelayMax: 5000 });
+    for (const type of this.handlers.keys()) this.socket.on(type, (event) => this.dispatch(type, event));
+    this.socket.on("connect", () => this.connected());
+    this.socket.on("disconnect", () => this.setState("offline"));
+    this.socket.on("connect_error", (error) => this.failed(error));
+    this.socket.io.on("reconnect_attempt", () => this.setState("connecting"));
+    window.addEventListener("online", () => { if (!this.socket.connected) this.socket.connect(); });
+    return this;
+  }
+
+  connected() {
+    this.setState("live");
+    this.authRetries = 0;
+    const first = !this.connectedOnce;
+    this.connectedOnce = true;
+    if (first || !this.lastSeq) {
+      // Events may have happened between the page's first fetch and this connection.
+      this.onResync({ first });
+      return;
+    }
+    this.socket.timeout(10000).emit("catch_up", { since: this.lastSeq }, (error, missed) => {
+      if (error || !Array.isArray(missed) || missed.length >= CATCH_UP_LIMIT) {
+        this.onResync({ first: false });
+        return;
+      }
+      for (const event of missed) this.dispatch(event.type, event);
+    });
+  }
+
+  async failed(error) {
+    this.setState("offline");
+    // A refused connection (expired access cookie) is not retried by the client: renew the
+    // cookie and connect again. Network errors are retried by the client itself.
+    if (!this.socket.active && this.authRetries < 3) {
+      this.authRetries += 1;
+      const renewed = await refresh();
+      setTimeout(() => this.socket.connect(), renewed ? 100 : 3000 * this.authRetries);
+    }
+  }
+}
+
+/** Start live updates for the page. */
+export function live(options) {
+  return new LiveUpdates(options);
+}

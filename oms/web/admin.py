@@ -1,0 +1,33 @@
+"""The admin dashboard: every order (filters in the query string), CSV exports, analytics and
+user management."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+
+from oms.auth.enums import UserRole
+from oms.orders.enums import OrderStatus
+from oms.web.guard import page
+
+blp = Blueprint("admin", __name__)
+
+
+@blp.get("")
+@page(UserRole.ADMIN)
+def orders():
+    """Every order: search, filters, sortable columns, cursor pages, CSV export."""
+    return render_template("admin/orders.html", statuses=list(OrderStatus))
+
+
+@blp.get("/analytics")
+@page(UserRole.ADMIN)
+def analytics():
+    """Charts: orders and revenue per day, by status, delivery time, top products, low stock."""
+    return render_template("admin/analytics.html")
+
+
+@blp.get("/users")
+@page(UserRole.ADMIN)
+def users():
+    """Create staff and admin accounts, change roles, deactivate accounts."""
+    return render_template("admin/users.html", roles=list(UserRole))

@@ -1,0 +1,30 @@
+"""Login, registration and logout pages; the JavaScript calls ``/api/v1/auth/*``, which sets
+and clears the cookies."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+
+from oms.web.guard import page_user, safe_next
+
+blp = Blueprint("auth", __name__)
+
+
+@blp.get("/login")
+def login():
+    """The login form; ``next`` is where to go afterwards (a path on this site only)."""
+    return render_template(
+        "auth/login.html", next_url=safe_next(request.args.get("next")), already=page_user()
+    )
+
+
+@blp.get("/register")
+def register():
+    """Customer self-registration."""
+    return render_template("auth/register.html", next_url=safe_next(request.args.get("next")))
+
+
+@blp.get("/logout")
+def logout():
+    """Logs out (the page's script revokes the session through the API) and offers login."""
+    return render_template("auth/logout.html")

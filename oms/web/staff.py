@@ -1,0 +1,52 @@
+"""The staff dashboard: live order queue, order detail, new order for a customer, customers
+and products. Admins may use it too."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, render_template
+
+from oms.auth.access import STAFF_ROLES
+from oms.orders.enums import OrderStatus
+from oms.web.guard import page, page_user
+from oms.web.order_data import order_detail
+
+blp = Blueprint("staff", __name__)
+
+
+@blp.get("")
+@page(*STAFF_ROLES)
+def queue():
+    """The live order queue, filterable by status (``?status=placed``)."""
+    return render_template("staff/queue.html", statuses=list(OrderStatus))
+
+
+@blp.get("/orders/new")
+@page(*STAFF_ROLES)
+def new_order():
+    """Create an order on behalf of a customer."""
+    return render_template("staff/new_order.html")
+
+
+@blp.get("/orders/<uuid:order_id>")
+@page(*STAFF_ROLES)
+def order(order_id: uuid.UUID):
+    """One order with items, history, customer and the allowed actions."""
+    return render_template(
+        "staff/order.html", order=order_detail(order_id=order_id, user=page_user())
+    )
+
+
+@blp.get("/customers")
+@page(*STAFF_ROLES)
+def customers():
+    """Customer records: search, create, edit (admins also delete)."""
+    return render_template("staff/customers.html")
+
+
+@blp.get("/products")
+@page(*STAFF_ROLES)
+def products():
+    """The catalogue: create, edit, deactivate, restock; stock updates live."""
+    return render_template("staff/products.html")

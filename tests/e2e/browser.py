@@ -1,0 +1,59 @@
+"""Launching Debian's Chromium for the browser tests and the screenshot script.
+
+The tests never download a browser: they use ``/usr/bin/chromium`` (``OMS_CHROMIUM`` overrides
+the path). Where it is missing, :func:`require_chromium` skips loudly, or fails when
+``OMS_REQUIRE_BROWSER=1`` (CI sets it, so a missing browser can never pass as green).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = os.environ.get("OMS_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+# Never let Playwright fetch a browser of its own.
+os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+
+
+def chromium_problem() -> str | None:
+    """Why the browser tests cannot run here, or None when they can."""
+    if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
+        hint = (
+            " (found one at " + shutil.which("chromium") + ")" if shutil.which("chromium") else ""
+        )
+        return (
+            f"Chromium is not installed at {CHROMIUM}{hint}: install Debian's package with "
+            "`apt-get install -y chromium` (or set OMS_CHROMIUM)"
+        )
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "Playwright for Python is not installed: `pip install -e '.[dev]'`"
+    return None
+
+
+def require_chromium() -> None:
+    """Skip (loudly) or fail the browser tests when Chromium or Playwright is missing."""
+    problem = chromium_problem()
+    if problem is None:
+        return
+    message = f"BROWSER TESTS NOT RUN: {problem}."
+    if os.environ.get("OMS_REQUIRE_BROWSER") == "1":
+        pytest.fail(message + " OMS_REQUIRE_BROWSER=1 makes this a failure.", pytrace=False)
+    pytest.skip(message + " Set OMS_REQUIRE_BROWSER=1 to make this a failure.")
+
+
+def launch(playwright):
+    """Headless Debian Chromium with the flags the tests need in a container."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)

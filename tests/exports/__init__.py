@@ -1,0 +1,1 @@
+"""Exports: queued CSV exports, the direct stream, recovery from lost workers."""

@@ -1,0 +1,1 @@
+"""Browser pages without a browser: route guard, error pages, assets, the analytics API."""
