@@ -91,6 +91,7 @@ def create(*, actor: User, filters: dict, per_line: bool = False, gzip: bool = F
             filters={k: _jsonable(v) for k, v in filters.items()},
             per_line=per_line,
             gzip=gzip,
+            heartbeat_at=utcnow(),  # while queued: when its task was last sent
         )
         session.add(job)
         session.flush()
@@ -269,12 +270,17 @@ def fail(*, claim: Claim, error: str) -> bool:
 # -- beat's side ---------------------------------------------------------------------------
 
 
+# A queued export whose task has not started after this long is sent again.
+QUEUED_RESEND_AFTER = timedelta(minutes=10)
+
+
 def recover_stale(*, stale_after: timedelta, max_attempts: int) -> dict[str, int]:
     """Runs whose heartbeat is older than ``stale_after`` lost their worker (killed, out of
     memory, machine gone): queue them again while fewer than ``max_attempts`` runs were
-    started, else mark them failed. Their partial files are removed. Returns how many of each."""
+    started, else mark them failed. Their partial files are removed. Jobs queued for long without
+    a run get their task sent again. Returns how many of each."""
     cutoff = utcnow() - stale_after
-    counts = {"requeued": 0, "failed": 0}
+    counts = {"requeued": 0, "failed": 0, "resent": 0}
     with transaction() as session:
         jobs = session.scalars(
             sa.select(ExportJob)
@@ -291,7 +297,7 @@ def recover_stale(*, stale_after: timedelta, max_attempts: int) -> dict[str, int
             if job.attempts < max_attempts:
                 job.status = ExportStatus.QUEUED
                 job.rows_written = 0
-                job.heartbeat_at = None
+                job.heartbeat_at = utcnow()
                 job.error = f"Run {job.attempts} lost its worker; queued again."
                 outbox.enqueue(EXPORT_TASK, job_id=str(job.id))
                 counts["requeued"] += 1
@@ -304,6 +310,21 @@ def recover_stale(*, stale_after: timedelta, max_attempts: int) -> dict[str, int
                 job.finished_at = utcnow()
                 _finished_event(job)
                 counts["failed"] += 1
+        # A worker that died after taking a task but before claiming its job leaves the job
+        # queued until the broker's visibility timeout; send such a job's task again (a
+        # duplicate finds the job claimed and does nothing).
+        silent = session.scalars(
+            sa.select(ExportJob)
+            .where(
+                ExportJob.status == ExportStatus.QUEUED,
+                ExportJob.heartbeat_at < utcnow() - max(stale_after, QUEUED_RESEND_AFTER),
+            )
+            .with_for_update(skip_locked=True)
+        ).all()
+        for job in silent:
+            job.heartbeat_at = utcnow()
+            outbox.enqueue(EXPORT_TASK, job_id=str(job.id))
+        counts["resent"] = len(silent)
     return counts
 
 

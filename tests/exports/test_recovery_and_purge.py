@@ -51,7 +51,11 @@ def test_a_lost_run_is_queued_again_and_finished(admin, export_dir):
     _age_heartbeat(job_id, 301)
 
     # the next run happens right away in the eager app, as a worker would pick it up
-    assert exports.recover_stale(stale_after=STALE, max_attempts=2) == {"requeued": 1, "failed": 0}
+    assert exports.recover_stale(stale_after=STALE, max_attempts=2) == {
+        "requeued": 1,
+        "failed": 0,
+        "resent": 0,
+    }
     job = _job(job_id)
     assert job.status == ExportStatus.FINISHED and job.attempts == 2 and job.rows_written == 30
     assert sorted(p.name for p in export_dir.iterdir()) == [f"{job_id}.csv"]
@@ -76,6 +80,7 @@ def test_a_run_lost_too_often_is_marked_failed(admin, export_dir):
         assert exports.recover_stale(stale_after=STALE, max_attempts=2) == {
             "requeued": 0,
             "failed": 1,
+            "resent": 0,
         }
     finally:
         unsubscribe()
@@ -91,8 +96,28 @@ def test_a_live_run_is_left_alone(app, admin, export_dir):
     exports.start(job_id=job_id)
     _age_heartbeat(job_id, 10)
     # the beat task, with the thresholds of the config (300 s)
-    assert run_task(app, "reports.recover_stale_exports") == {"requeued": 0, "failed": 0}
+    assert run_task(app, "reports.recover_stale_exports") == {
+        "requeued": 0,
+        "failed": 0,
+        "resent": 0,
+    }
     assert _job(job_id).status == ExportStatus.RUNNING
+
+
+def test_a_queued_job_whose_task_vanished_is_sent_again(admin, export_dir):
+    load_orders(12)
+    waiting = _queued(admin)  # its task was taken by a worker that died before claiming it
+    fresh = _queued(admin)  # queued a moment ago: still waiting its turn, left alone
+    _age_heartbeat(waiting, exports.QUEUED_RESEND_AFTER.total_seconds() + 1)
+    # in the eager app the resent task runs at once, as a worker would run it
+    assert exports.recover_stale(stale_after=STALE, max_attempts=2) == {
+        "requeued": 0,
+        "failed": 0,
+        "resent": 1,
+    }
+    assert _job(waiting).status == ExportStatus.FINISHED
+    assert _job(waiting).rows_written == 12
+    assert _job(fresh).status == ExportStatus.QUEUED
 
 
 def test_a_second_delivery_of_the_task_does_nothing(app, client, admin, export_dir):
