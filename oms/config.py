@@ -131,6 +131,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "OMS_SMTP_TIMEOUT": _env_int("OMS_SMTP_TIMEOUT", 10),
         "OMS_MAIL_FROM": _env("OMS_MAIL_FROM", "Orders <orders@example.com>"),
         "OMS_MAIL_DIR": _env("OMS_MAIL_DIR", str(instance_dir() / "mail")),
+        # How often each web process re-checks its Socket.IO connections' logins.
+        "OMS_SOCKET_RECHECK_SECONDS": float(_env_int("OMS_SOCKET_RECHECK_SECONDS", 10)),
         # /metrics: open when unset (scraped from inside the network), else a Bearer token.
         "OMS_METRICS_TOKEN": _env("OMS_METRICS_TOKEN"),
         # Beat intervals (seconds) of the safety nets: outbox relay and the pending-order sweep.

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import TypeVar
 
 import sqlalchemy as sa
@@ -55,6 +56,7 @@ class Timestamps(CreatedAt):
 
 
 Money = sa.Numeric(12, 2)
+MAX_MONEY = Decimal("9999999999.99")  # the largest amount NUMERIC(12, 2) holds
 
 
 def str_enum(enum_class: type, name: str) -> sa.Enum:

@@ -160,7 +160,7 @@ def metrics():
     token = current_app.config.get("OMS_METRICS_TOKEN")
     if token:
         given = request.headers.get("Authorization", "").removeprefix("Bearer ")
-        if not hmac.compare_digest(given, token):
+        if not hmac.compare_digest(given.encode(), token.encode()):
             return error_response(401, "authentication_error", "A metrics token is required.")
     return Response(generate_latest(REGISTRY), mimetype=CONTENT_TYPE_LATEST)
 

@@ -108,7 +108,14 @@ def paginate(
                 raise ValueError("cursor from another sort")
             last_sort = _decode(state["v"][0], sort_column)
             last_id = _decode(state["v"][1], id_column)
-        except (ValueError, KeyError, TypeError, IndexError) as exc:
+        except (
+            ValueError,
+            KeyError,
+            TypeError,
+            IndexError,
+            AttributeError,
+            ArithmeticError,
+        ) as exc:
             raise ValidationError(
                 "The cursor is not valid for this list.",
                 details={"cursor": ["Use the next_cursor of a previous page with the same sort."]},

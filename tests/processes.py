@@ -36,6 +36,7 @@ def stack_env(*, database_url: str, redis_url: str, broker_url: str, **extra: st
         "OMS_RATELIMIT_DEFAULT": "1000000 per minute",
         "OMS_RATELIMIT_LOGIN": "1000000 per minute",
         "OMS_LOG_LEVEL": "WARNING",
+        "OMS_SOCKET_RECHECK_SECONDS": "1",
         "OMS_MAIL_DIR": os.path.join(tempfile.gettempdir(), f"oms-test-mail-{os.getpid()}"),
         "OMS_EXPORT_DIR": os.path.join(tempfile.gettempdir(), f"oms-test-exports-{os.getpid()}"),
         "PYTHONUNBUFFERED": "1",

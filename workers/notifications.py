@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import smtplib
 import uuid
 
@@ -10,14 +11,17 @@ from celery import shared_task
 from oms.notifications import service
 
 
-@shared_task(
-    name="notifications.order_status",
-    autoretry_for=(smtplib.SMTPException, OSError),
-    retry_backoff=True,
-    retry_backoff_max=600,
-    retry_jitter=True,
-    max_retries=12,
-)
-def order_status(order_id: str, status: str) -> str:
-    """Email the customer about their order's new status; a second run sends nothing."""
-    return service.notify_order_status(order_id=uuid.UUID(order_id), status=status)
+@shared_task(name="notifications.order_status", bind=True, max_retries=12)
+def order_status(self, order_id: str, status: str) -> str:
+    """Email the customer about their order's new status; a second run sends nothing.
+
+    A mail server that fails is retried with exponential backoff (up to about an hour apart).
+    In the embedded default the task runs inside the web request, with nobody to retry it
+    later: it gets one attempt there, so a dead mail server never holds an order up."""
+    try:
+        return service.notify_order_status(order_id=uuid.UUID(order_id), status=status)
+    except (smtplib.SMTPException, OSError) as exc:
+        if self.request.is_eager:
+            raise
+        countdown = min(3600, 5 * 2**self.request.retries) * random.uniform(0.8, 1.2)
+        raise self.retry(exc=exc, countdown=countdown) from exc

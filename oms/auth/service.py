@@ -95,8 +95,20 @@ def register_customer(
     phone: str | None = None,
     address: dict | None = None,
 ) -> User:
-    """Self-registration: a customer user and its customer record, in one transaction."""
+    """Self-registration: a customer user and a new customer record, in one transaction.
+
+    An email that already has a customer record (created by staff) is refused: nothing proves
+    the registrant owns that address, and linking would hand them that customer's orders. An
+    admin gives such a customer a login (``users create``/``POST /users``, which links)."""
     with transaction():
+        existing = db.session.scalar(
+            sa.select(Customer.id).where(Customer.email == normalize_email(email))
+        )
+        if existing is not None:
+            raise ConflictError(
+                "A customer with this email already exists; ask the shop for a login.",
+                details={"email": normalize_email(email)},
+            )
         user = _new_user(
             email=email,
             password=password,
@@ -112,7 +124,7 @@ def _link_customer(
     user: User, *, phone: str | None = None, address: dict | None = None
 ) -> Customer:
     """Attach the user to the customer record with its email (staff may have created it
-    before the customer registered), or create one."""
+    before; only trusted callers get here with such an email), or create one."""
     customer = db.session.scalar(sa.select(Customer).where(Customer.email == user.email))
     if customer is not None and customer.user_id is not None:
         raise ConflictError("This customer already has a login.", details={"email": user.email})

@@ -8,6 +8,7 @@ import marshmallow as ma
 
 from oms.api.base import StrictSchema
 from oms.auth.schemas import AddressSchema
+from oms.db import MAX_MONEY
 from oms.orders.enums import OrderStatus
 from oms.pagination import PageQuerySchema
 
@@ -66,8 +67,8 @@ class OrderListQuerySchema(PageQuerySchema):
     product_id = ma.fields.UUID()
     created_from = ma.fields.AwareDateTime(default_timezone=UTC)
     created_to = ma.fields.AwareDateTime(default_timezone=UTC)
-    total_min = ma.fields.Decimal(validate=ma.validate.Range(min=0))
-    total_max = ma.fields.Decimal(validate=ma.validate.Range(min=0))
+    total_min = ma.fields.Decimal(validate=ma.validate.Range(min=0, max=MAX_MONEY))
+    total_max = ma.fields.Decimal(validate=ma.validate.Range(min=0, max=MAX_MONEY))
     payment_collected = ma.fields.Boolean()
     q = ma.fields.String(validate=ma.validate.Length(min=1, max=200))
     sort = ma.fields.String(load_default="-created_at")

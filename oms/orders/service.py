@@ -14,7 +14,7 @@ from oms import events
 from oms.auth.enums import UserRole
 from oms.auth.models import User
 from oms.customers.models import Customer
-from oms.db import retry_on_conflict, transaction
+from oms.db import MAX_MONEY, retry_on_conflict, transaction
 from oms.errors import NotFoundError, ValidationError
 from oms.extensions import db
 from oms.inventory import service as inventory
@@ -99,6 +99,16 @@ def _price_lines(lines: list[dict]) -> tuple[list[OrderItem], dict[uuid.UUID, in
     return items, units, products
 
 
+def _total(items: list[OrderItem]) -> Decimal:
+    """The order total; one beyond what the books can hold is a 422, not a database error."""
+    total = sum((i.total_price for i in items), Decimal("0.00"))
+    if total > MAX_MONEY:
+        raise ValidationError(
+            "The order total is too large.", details={"items": [f"The total exceeds {MAX_MONEY}."]}
+        )
+    return total
+
+
 def _refuse_obvious_shortage(units: dict[uuid.UUID, int], products: dict) -> None:
     """More than is available right now is refused at once (the worker decides the rest)."""
     shortages = inventory.find_shortages(units, products)
@@ -160,7 +170,7 @@ def place_order(
             created_by_user_id=actor.id,
             status=OrderStatus.PENDING,
             payment_collected=bool(payment_collected),
-            total_amount=sum((i.total_price for i in order_items), Decimal("0.00")),
+            total_amount=_total(order_items),
             shipping_address=address,
             status_updated_by=actor.id,
             items=order_items,
@@ -323,7 +333,7 @@ def _replace_lines(order: Order, lines: list[dict]) -> None:
     else:
         _refuse_obvious_shortage(new_units, products)
     order.items = new_items
-    order.total_amount = sum((i.total_price for i in new_items), Decimal("0.00"))
+    order.total_amount = _total(new_items)
 
 
 @retry_on_conflict

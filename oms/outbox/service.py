@@ -31,12 +31,19 @@ def enqueue(task: str, **kwargs) -> OutboxMessage:
     local = transaction_local()
     if "outbox" not in local:
         pending = local["outbox"] = []
-        after_commit(
-            lambda: dispatch(message_ids=[sa.inspect(m).identity[0] for m in pending]),
-            priority=1,
-        )
+        after_commit(lambda: _dispatch_committed(pending), priority=1)
     local["outbox"].append(message)
     return message
+
+
+def _dispatch_committed(messages: list[OutboxMessage]) -> None:
+    """After-commit dispatch: the change is durable, so a failure here (database or broker
+    gone) is logged and left to the relay, never turned into an error for the caller."""
+    try:
+        dispatch(message_ids=[sa.inspect(m).identity[0] for m in messages])
+    except Exception:
+        db.session.rollback()
+        log.exception("outbox dispatch failed; the relay will send the messages")
 
 
 def _send(message: OutboxMessage) -> bool:

@@ -38,8 +38,10 @@ def is_low_stock(product: Product) -> bool:
     return product.available <= low_stock_threshold()
 
 
-def publish_stock(product: Product) -> None:
-    """Publish the product's stock (and a low-stock warning when due) after the current commit.
+def publish_stock(product: Product, *, was_active: bool = False) -> None:
+    """Publish the product's stock after the current commit: ``product.stock_changed`` with the
+    counters (staff), ``inventory.low_stock`` when due (staff), and ``product.availability``
+    (everyone logged in: the order form) for a product on sale, or one just taken off sale.
 
     Call it inside the transaction that changed the stock, after the change: the values are
     read now, and the events leave only if that transaction commits."""
@@ -50,6 +52,7 @@ def publish_stock(product: Product) -> None:
         inventory_count=product.inventory_count,
         reserved_count=product.reserved_count,
         available=product.available,
+        active=product.active,
     )
     if is_low_stock(product):
         events.publish(
@@ -57,6 +60,14 @@ def publish_stock(product: Product) -> None:
             product_id=str(product.id),
             name=product.name,
             available=product.available,
+        )
+    if product.active or was_active:
+        events.publish(
+            "product.availability",
+            product_id=str(product.id),
+            name=product.name,
+            available=product.available,
+            active=product.active,
         )
 
 
@@ -151,6 +162,7 @@ def update(
     row is locked first so a concurrent reservation cannot slip in between check and write."""
     with transaction():
         product = _get_for_update(product_id)
+        was_active = product.active
         if inventory_count is not None and inventory_count < product.reserved_count:
             raise ConflictError(
                 "The stock cannot be set below the units reserved for open orders.",
@@ -170,7 +182,7 @@ def update(
         if active is not None:
             product.active = active
         if stock_changed:
-            publish_stock(product)
+            publish_stock(product, was_active=was_active)
     return product
 
 
@@ -188,5 +200,5 @@ def delete(*, product_id: uuid.UUID | str) -> Product | None:
             return None
         if product.active:
             product.active = False
-            publish_stock(product)
+            publish_stock(product, was_active=True)
     return product

@@ -1,32 +1,55 @@
-"""Socket.IO handlers: authenticate on connect, join the user's rooms, catch up on request.
+"""Socket.IO handlers: authenticate on connect, join the user's rooms, catch up on request,
+and keep checking that each connection's login is still good.
 
 Clients authenticate with the browser's ``access_token_cookie`` or an ``auth`` payload
 ``{"token": "<access token>"}``; a missing, invalid, expired or revoked token, or an inactive
 account, refuses the connection. There is no "join" handler: rooms come from the user alone.
+Every ``OMS_SOCKET_RECHECK_SECONDS`` each web process re-checks its own connections and
+disconnects those whose token expired or was revoked (logout) or whose user was deactivated
+or changed role; clients reconnect with a fresh token and get the rooms they now deserve.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from flask import request
+import sqlalchemy as sa
+from flask import current_app, request
 from flask_jwt_extended import decode_token
 from flask_socketio import ConnectionRefusedError, join_room
 
 from oms import events
 from oms.auth import service as auth_service
-from oms.auth.models import User
+from oms.auth.enums import UserRole
+from oms.auth.models import RevokedToken, User
 from oms.extensions import db, socketio
 from oms.realtime.rooms import rooms_for_event, rooms_for_user
 
 log = logging.getLogger("oms.realtime")
 
-# connection sid -> rooms it sits in (for catch-up filtering)
-_connections: dict[str, set[str]] = {}
+
+@dataclass(frozen=True)
+class Connection:
+    """What a connection was let in with, to check it again later."""
+
+    user_id: uuid.UUID
+    role: UserRole
+    token_ids: tuple[str, ...]
+    expires_at: datetime
+    rooms: frozenset[str]
 
 
-def _authenticate(auth) -> User:
+_connections: dict[str, Connection] = {}  # this process's connections, by sid
+_recheck_started = threading.Lock()
+_recheck_running = False
+
+
+def _authenticate(auth) -> tuple[User, dict]:
     token = (auth or {}).get("token") if isinstance(auth, dict) else None
     token = token or request.cookies.get("access_token_cookie")
     if not token:
@@ -43,16 +66,75 @@ def _authenticate(auth) -> User:
     user = db.session.get(User, uuid.UUID(claims["sub"]))
     if user is None or not user.is_active:
         raise ConnectionRefusedError("account inactive")
-    return user
+    return user, claims
+
+
+def invalid_connections(connections: dict[str, Connection]) -> list[str]:
+    """The sids whose token expired or was revoked, or whose user is gone, inactive or has
+    another role now (two queries whatever the number of connections)."""
+    if not connections:
+        return []
+    now = datetime.now(UTC)
+    user_ids = {c.user_id for c in connections.values()}
+    users = {
+        row.id: row
+        for row in db.session.execute(
+            sa.select(User.id, User.is_active, User.role).where(User.id.in_(user_ids))
+        )
+    }
+    token_ids = {t for c in connections.values() for t in c.token_ids}
+    revoked = set(
+        db.session.scalars(sa.select(RevokedToken.jti).where(RevokedToken.jti.in_(token_ids)))
+    )
+    bad = []
+    for sid, c in connections.items():
+        user = users.get(c.user_id)
+        if (
+            c.expires_at <= now
+            or revoked.intersection(c.token_ids)
+            or user is None
+            or not user.is_active
+            or user.role != c.role
+        ):
+            bad.append(sid)
+    return bad
+
+
+def _recheck_forever(app) -> None:
+    interval = app.config["OMS_SOCKET_RECHECK_SECONDS"]
+    while True:
+        time.sleep(interval)
+        try:
+            with app.app_context():
+                for sid in invalid_connections(dict(_connections)):
+                    _connections.pop(sid, None)
+                    socketio.server.disconnect(sid)
+        except Exception:  # keep checking; a database hiccup must not end the loop
+            log.exception("socket re-check failed")
+
+
+def _start_rechecks() -> None:
+    global _recheck_running
+    with _recheck_started:
+        if not _recheck_running:
+            _recheck_running = True
+            socketio.start_background_task(_recheck_forever, current_app._get_current_object())
 
 
 @socketio.on("connect")
 def on_connect(auth=None):
-    user = _authenticate(auth)
+    user, claims = _authenticate(auth)
     rooms = rooms_for_user(user)
     for room in rooms:
         join_room(room)
-    _connections[request.sid] = rooms
+    _connections[request.sid] = Connection(
+        user_id=user.id,
+        role=user.role,
+        token_ids=tuple([claims["jti"]] + ([claims["sid"]] if claims.get("sid") else [])),
+        expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+        rooms=frozenset(rooms),
+    )
+    _start_rechecks()
     socketio.emit("welcome", {"user_id": str(user.id), "rooms": sorted(rooms)}, to=request.sid)
 
 
@@ -65,11 +147,13 @@ def on_disconnect(*_args):
 def on_catch_up(data=None):
     """Events after ``{"since": seq}`` that this connection may see (ack reply, oldest first,
     at most 1000: a client that missed more should refetch state)."""
+    connection = _connections.get(request.sid)
+    if connection is None or invalid_connections({request.sid: connection}):
+        return []
     since = data.get("since") if isinstance(data, dict) else None
-    rooms = _connections.get(request.sid, set())
     try:
         missed = events.read_since(since if isinstance(since, str) else None)
     except Exception:  # a malformed seq: answer with nothing rather than an error
         log.warning("bad catch-up request", extra={"since": str(since)[:100]})
         return []
-    return [e for e in missed if rooms_for_event(e) & rooms]
+    return [e for e in missed if rooms_for_event(e) & connection.rooms]

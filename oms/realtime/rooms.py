@@ -7,7 +7,7 @@ from oms.auth.enums import UserRole
 from oms.auth.models import User
 
 STAFF_ROOM = "staff"  # staff and admins: every order and stock event
-CATALOGUE_ROOM = "catalogue"  # everyone logged in: product availability
+CATALOGUE_ROOM = "catalogue"  # everyone logged in: availability of products on sale
 
 
 def customer_room(customer_id: str) -> str:
@@ -30,14 +30,13 @@ def rooms_for_user(user: User) -> set[str]:
 
 def rooms_for_event(event: dict) -> set[str]:
     """The rooms that may see ``event``: order events go to staff and the order's customer,
-    stock levels to everyone, low-stock warnings to staff, exports to the admin who asked."""
+    availability of products on sale to everyone, stock counters and low-stock warnings to
+    staff, exports to the admin who asked."""
     kind = event["type"]
     if kind.startswith("order."):
         return {STAFF_ROOM, customer_room(event["customer_id"])}
-    if kind == "product.stock_changed":
+    if kind == "product.availability":
         return {CATALOGUE_ROOM}
-    if kind == "inventory.low_stock":
-        return {STAFF_ROOM}
     if kind.startswith("export."):
         return {user_room(event["user_id"])}
     return {STAFF_ROOM}

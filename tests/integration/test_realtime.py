@@ -102,7 +102,9 @@ def test_events_reach_exactly_the_rooms_that_may_see_them(app_ctx, worker, web):
             ), (who, listeners[who].events)
             created = listeners[who].of("order.created", order_id=order["id"])
             assert len(created) == 1 and created[0]["version"] == 1 and created[0]["seq"]
-        assert wait_for(lambda: listeners["alice"].of("product.stock_changed"), 10)
+        assert wait_for(lambda: listeners["alice"].of("product.availability"), 10)
+        assert listeners["alice"].of("product.stock_changed") == []  # counters: staff only
+        assert wait_for(lambda: listeners["staff"].of("product.stock_changed"), 10)
         assert listeners["bob"].of("order.created") == []
         assert listeners["bob"].of("order.status_changed") == []
         assert all(not e["_name"].startswith("order.") for e in listeners["bob"].events)
@@ -133,3 +135,26 @@ def test_events_reach_exactly_the_rooms_that_may_see_them(app_ctx, worker, web):
     finally:
         for listener in listeners.values():
             listener.close()
+
+
+def test_logout_deactivation_and_demotion_end_live_connections(app_ctx, worker, web):
+    admin = make_user(UserRole.ADMIN)
+    admin_token = _login(web, admin)
+    leaving, demoted, deactivated = (make_user(UserRole.STAFF) for _ in range(3))
+    tokens = {"leaving": _login(web, leaving), "demoted": _login(web, demoted)}
+    tokens["deactivated"] = _login(web, deactivated)
+    sockets = {name: Listener(web, token) for name, token in tokens.items()}
+    bystander = Listener(web, _login(web, make_user(UserRole.STAFF)))
+    try:
+        assert all(s.client.connected for s in sockets.values())
+        assert http("POST", f"{web}/api/v1/auth/logout", {}, tokens["leaving"])[0] == 200
+        users = f"{web}/api/v1/users"
+        assert http("PATCH", f"{users}/{demoted.id}", {"role": "customer"}, admin_token)[0] == 200
+        assert http("PATCH", f"{users}/{deactivated.id}", {"is_active": False}, admin_token)[0] == 200
+        for name, listener in sockets.items():
+            assert wait_for(lambda listener=listener: not listener.client.connected, 15), name
+        assert bystander.client.connected  # nothing happened to this one
+    finally:
+        for listener in (*sockets.values(), bystander):
+            if listener.client.connected:
+                listener.close()

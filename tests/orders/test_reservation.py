@@ -98,8 +98,7 @@ def test_reservation_is_idempotent(app_ctx):
         (order.id, OrderStatus.PLACED)
     ]
     assert inventory.reserve_pending_orders(order_ids=[order.id]) == []
-    from workers.inventory import reserve_order
-
+    reserve_order = app_ctx.extensions["celery"].tasks["inventory.reserve_order"]
     assert reserve_order.apply(kwargs={"order_id": str(order.id)}).get() == "placed"
     db.session.expire_all()
     assert db.session.get(Product, product.id).reserved_count == 4
@@ -150,8 +149,7 @@ def test_one_transaction_takes_a_batch_first_come_first_served(app_ctx):
 
 
 def test_sweep_task_reserves_every_pending_order(app_ctx):
-    from workers.inventory import reserve_pending
-
+    reserve_pending = app_ctx.extensions["celery"].tasks["inventory.reserve_pending"]
     customer = make_user(UserRole.CUSTOMER)
     product = make_product(stock=100)
     for _ in range(7):

@@ -55,7 +55,7 @@ def types(seen: list[dict]) -> list[str]:
 
 def test_create_publishes_the_stock_after_commit(app, delivered):
     product = service.create(name="Kettle", price="39.00", inventory_count=20)
-    assert types(delivered) == ["product.stock_changed"]
+    assert types(delivered) == ["product.stock_changed", "product.availability"]
     event = delivered[0]
     assert {k: event[k] for k in ("product_id", "name", "inventory_count", "reserved_count")} == {
         "product_id": str(product.id),
@@ -71,10 +71,14 @@ def test_create_publishes_the_stock_after_commit(app, delivered):
 def test_low_stock_is_published_at_or_below_the_threshold(app, delivered):
     threshold = app.config["OMS_LOW_STOCK_THRESHOLD"]
     product = service.create(name="Tumbler", price="22.00", inventory_count=threshold + 1)
-    assert types(delivered) == ["product.stock_changed"]
+    assert types(delivered) == ["product.stock_changed", "product.availability"]
     delivered.clear()
     service.update(product_id=product.id, inventory_count=threshold)
-    assert types(delivered) == ["product.stock_changed", "inventory.low_stock"]
+    assert types(delivered) == [
+        "product.stock_changed",
+        "inventory.low_stock",
+        "product.availability",
+    ]
     low = delivered[1]
     assert (low["product_id"], low["name"], low["available"]) == (
         str(product.id),
@@ -113,13 +117,24 @@ def test_changes_that_leave_the_stock_alone_publish_nothing(app, delivered):
 def test_deactivation_publishes_the_stock(app, delivered):
     product = make_product(stock=50)
     service.update(product_id=product.id, active=False)
-    assert types(delivered) == ["product.stock_changed"]
+    assert types(delivered) == ["product.stock_changed", "product.availability"]
+    assert delivered[1]["active"] is False  # customers' order forms drop it
     delivered.clear()
     ordered = make_product(stock=50)
     insert_order(make_customer(), status=OrderStatus.SHIPPED, lines=[(ordered, 1)])
     assert service.delete(product_id=ordered.id).active is False
-    assert types(delivered) == ["product.stock_changed"]
+    assert types(delivered) == ["product.stock_changed", "product.availability"]
     assert delivered[0]["product_id"] == str(ordered.id)
+
+
+def test_products_never_on_sale_stay_out_of_customers_sight(app, delivered):
+    from oms.realtime.rooms import CATALOGUE_ROOM, rooms_for_event
+
+    hidden = service.create(name="Secret grinder", price="9.00", inventory_count=5, active=False)
+    service.update(product_id=hidden.id, inventory_count=7)
+    assert "product.availability" not in types(delivered)
+    # the counters themselves only ever go to staff
+    assert all(CATALOGUE_ROOM not in rooms_for_event(e) for e in delivered)
 
 
 def test_refused_stock_change_publishes_nothing(app, delivered):

@@ -100,7 +100,8 @@ export function renderTimeline(list, order) {
 
 /**
  * The product selector: lists products with price and availability, a quantity for each, and a
- * running total. Availability follows `product.stock_changed` events (call `updateStock`).
+ * running total. Availability follows `product.availability` (customers) or
+ * `product.stock_changed` (staff) events (call `updateStock`).
  */
 export class ProductSelector {
   constructor(root, { onChange } = {}) {

@@ -143,7 +143,7 @@ loadProducts();
 loadOrders();
 
 live({ onResync: () => { loadProducts(); loadOrders(); } })
-  .on("product.stock_changed", (event) => { if (!selector.updateStock(event)) loadProducts(); })
+  .on("product.availability", (event) => { if (!event.active || !selector.updateStock(event)) loadProducts(); })
   .on("order.created", (event) => refreshOrder(event.order_id))
   .on("order.status_changed", (event) => {
     refreshOrder(event.order_id);
