@@ -149,7 +149,15 @@ def retry_on_conflict(func: Callable[..., T], attempts: int = 4) -> Callable[...
 
 
 def is_postgresql() -> bool:
+    """Whether the app runs on PostgreSQL (else the embedded SQLite default)."""
     return db.engine.dialect.name == "postgresql"
+
+
+def insert_or_ignore(model) -> sa.Insert:
+    """``INSERT ... ON CONFLICT DO NOTHING`` for ``model`` on PostgreSQL and SQLite alike."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return (postgresql if is_postgresql() else sqlite).insert(model)
 
 
 def create_database_if_missing(url: sa.URL) -> bool:

@@ -6,7 +6,7 @@ import re
 
 import sqlalchemy as sa
 
-from oms.extensions import db
+from oms.db import is_postgresql
 
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
 
@@ -27,7 +27,7 @@ def matches(
     words = _words(q)
     if not words:
         return sa.true()
-    if db.engine.dialect.name == "postgresql":
+    if is_postgresql():
         # 'ann:* & smi:*': each word as a prefix; words are \w-only, so no tsquery syntax leaks in
         query = " & ".join(f"{word}:*" for word in words)
         return sa.text(f"{tsvector_sql} @@ to_tsquery('simple', :tsq)").bindparams(tsq=query)

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from oms.db import utcnow
+from oms.db import is_postgresql, utcnow
 from oms.extensions import db
 from oms.orders.enums import OrderStatus
 from oms.orders.models import Order, OrderItem, OrderStatusHistory
@@ -26,19 +26,15 @@ TOP_PRODUCTS = 10
 LOW_STOCK_ROWS = 20
 
 
-def _postgres() -> bool:
-    return db.engine.dialect.name == "postgresql"
-
-
 def _day(column: sa.ColumnElement) -> sa.ColumnElement:
     """The UTC calendar day of a timestamp, as a comparable value."""
-    if _postgres():
+    if is_postgresql():
         return sa.cast(sa.func.timezone("UTC", column), sa.Date)
     return sa.func.date(column)
 
 
 def _seconds_between(start: sa.ColumnElement, end: sa.ColumnElement) -> sa.ColumnElement:
-    if _postgres():
+    if is_postgresql():
         return sa.extract("epoch", end - start)
     return (sa.func.julianday(end) - sa.func.julianday(start)) * 86400.0
 

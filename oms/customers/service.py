@@ -24,6 +24,7 @@ import uuid
 
 import sqlalchemy as sa
 
+from oms.auth.service import normalize_email
 from oms.customers.models import Customer
 from oms.db import transaction
 from oms.errors import ConflictError, NotFoundError
@@ -35,11 +36,6 @@ from oms.search import CUSTOMER_NAME_TSVECTOR, matches
 # Distinguishes "not given" from an explicit None (which clears a nullable field).
 _UNSET: object = object()
 _EMAIL_CONSTRAINT = "uq_customers_email"
-
-
-def normalize_email(email: str) -> str:
-    """The stored form of an email: trimmed and lower-case."""
-    return email.strip().lower()
 
 
 def _key(customer_id: uuid.UUID | str) -> uuid.UUID:

@@ -23,6 +23,7 @@ from flask import current_app
 
 from oms.auth.enums import UserRole
 from oms.auth.models import User
+from oms.db import is_postgresql
 from oms.errors import AuthorizationError, OMSError
 from oms.exports import files, query, service, streaming
 from oms.exports.enums import ExportStatus
@@ -85,7 +86,7 @@ def _write(claim: service.Claim, sink, progress: _Progress) -> int:
     actor = _exporting_admin(claim)
     filters = OrderExportFiltersSchema().load(claim.filters)
     export = query.build(actor=actor, filters=filters, per_line=claim.per_line)
-    write = streaming.copy_csv if db.engine.dialect.name == "postgresql" else streaming.cursor_csv
+    write = streaming.copy_csv if is_postgresql() else streaming.cursor_csv
     return write(db.engine, export, sink, on_total=progress.on_total, on_rows=progress.on_rows)
 
 

@@ -16,10 +16,8 @@ from email.message import EmailMessage
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.dialects import postgresql, sqlite
 
-from oms.db import transaction, utcnow
-from oms.extensions import db
+from oms.db import insert_or_ignore, transaction, utcnow
 from oms.notifications import mailer
 from oms.notifications.models import Notification
 from oms.orders.enums import OrderStatus
@@ -37,10 +35,6 @@ MESSAGES = {
     OrderStatus.CANCELLED: "Your order {number} was cancelled",
 }
 CUSTOMER_VISIBLE = frozenset(MESSAGES)
-
-
-def _insert():
-    return (postgresql if db.engine.dialect.name == "postgresql" else sqlite).insert(Notification)
 
 
 def _body(order: Order, status: OrderStatus) -> str:
@@ -69,7 +63,7 @@ def notify_order_status(*, order_id: uuid.UUID, status: OrderStatus) -> str:
             return "skipped"
         subject = MESSAGES[status].format(number=order.number)
         session.execute(
-            _insert()
+            insert_or_ignore(Notification)
             .values(
                 id=uuid.uuid4(),
                 dedupe_key=key,

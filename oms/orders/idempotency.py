@@ -13,9 +13,8 @@ import uuid
 from datetime import timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
-from oms.db import as_utc, transaction, utcnow
+from oms.db import as_utc, insert_or_ignore, transaction, utcnow
 from oms.errors import ConflictError, ValidationError
 from oms.extensions import db
 from oms.orders.models import IdempotencyKey
@@ -29,10 +28,6 @@ def request_hash(body: dict) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _insert():
-    return (postgresql if db.engine.dialect.name == "postgresql" else sqlite).insert(IdempotencyKey)
-
-
 def claim(*, user_id: uuid.UUID, key: str, body: dict) -> IdempotencyKey | None:
     """Claim ``key`` for this request. Returns the finished record to replay, or None when the
     caller should go ahead. Another body under the same key is a 422; the same key while its
@@ -41,7 +36,7 @@ def claim(*, user_id: uuid.UUID, key: str, body: dict) -> IdempotencyKey | None:
     now = utcnow()
     with transaction() as session:
         inserted = session.execute(
-            _insert()
+            insert_or_ignore(IdempotencyKey)
             .values(
                 user_id=user_id,
                 key=key,

@@ -14,7 +14,7 @@ from oms import events
 from oms.auth.enums import UserRole
 from oms.auth.models import User
 from oms.customers.models import Customer
-from oms.db import MAX_MONEY, retry_on_conflict, transaction
+from oms.db import MAX_MONEY, is_postgresql, retry_on_conflict, transaction
 from oms.errors import NotFoundError, ValidationError
 from oms.extensions import db
 from oms.inventory import service as inventory
@@ -40,7 +40,7 @@ DETAIL_LOADS = (
 def next_number() -> str:
     """The next readable order number: a sequence on PostgreSQL, max + 1 on SQLite (whose
     writers are serialised anyway)."""
-    if db.engine.dialect.name == "postgresql":
+    if is_postgresql():
         n = db.session.scalar(sa.text("SELECT nextval('order_number_seq')"))
     else:
         last = db.session.scalar(sa.select(sa.func.max(Order.number)))
