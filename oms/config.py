@@ -28,24 +28,23 @@ def _env(name: str, default: str | None = None) -> str | None:
     return value if value not in (None, "") else default
 
 
-def _env_int(name: str, default: int) -> int:
+def _env_number(name: str, default, kind: type):
     raw = _env(name)
     if raw is None:
         return default
     try:
-        return int(raw)
+        return kind(raw)
     except ValueError as exc:
-        raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from exc
+        what = "an integer" if kind is int else "a number"
+        raise ConfigurationError(f"{name} must be {what}, got {raw!r}") from exc
+
+
+def _env_int(name: str, default: int) -> int:
+    return _env_number(name, default, int)
 
 
 def _env_float(name: str, default: float) -> float:
-    raw = _env(name)
-    if raw is None:
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise ConfigurationError(f"{name} must be a number, got {raw!r}") from exc
+    return _env_number(name, default, float)
 
 
 def _env_bool(name: str, default: bool) -> bool:
@@ -132,12 +131,12 @@ def load_config(overrides: dict | None = None) -> dict:
         "OMS_MAIL_FROM": _env("OMS_MAIL_FROM", "Orders <orders@example.com>"),
         "OMS_MAIL_DIR": _env("OMS_MAIL_DIR", str(instance_dir() / "mail")),
         # How often each web process re-checks its Socket.IO connections' logins.
-        "OMS_SOCKET_RECHECK_SECONDS": float(_env_int("OMS_SOCKET_RECHECK_SECONDS", 10)),
+        "OMS_SOCKET_RECHECK_SECONDS": _env_float("OMS_SOCKET_RECHECK_SECONDS", 10.0),
         # /metrics: open when unset (scraped from inside the network), else a Bearer token.
         "OMS_METRICS_TOKEN": _env("OMS_METRICS_TOKEN"),
         # Beat intervals (seconds) of the safety nets: outbox relay and the pending-order sweep.
-        "OMS_OUTBOX_RELAY_SECONDS": float(_env_int("OMS_OUTBOX_RELAY_SECONDS", 5)),
-        "OMS_PENDING_SWEEP_SECONDS": float(_env_int("OMS_PENDING_SWEEP_SECONDS", 30)),
+        "OMS_OUTBOX_RELAY_SECONDS": _env_float("OMS_OUTBOX_RELAY_SECONDS", 5.0),
+        "OMS_PENDING_SWEEP_SECONDS": _env_float("OMS_PENDING_SWEEP_SECONDS", 30.0),
         # Exports: CSV files written by the reports worker, kept OMS_EXPORT_RETENTION_HOURS.
         "OMS_EXPORT_DIR": _env("OMS_EXPORT_DIR", str(instance_dir() / "exports")),
         "OMS_EXPORT_RETENTION_HOURS": _env_float("OMS_EXPORT_RETENTION_HOURS", 72.0),
