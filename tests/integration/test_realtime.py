@@ -149,8 +149,8 @@ def test_logout_deactivation_and_demotion_end_live_connections(app_ctx, worker, 
         assert all(s.client.connected for s in sockets.values())
         assert http("POST", f"{web}/api/v1/auth/logout", {}, tokens["leaving"])[0] == 200
         users = f"{web}/api/v1/users"
-        assert http("PATCH", f"{users}/{demoted.id}", {"role": "customer"}, admin_token)[0] == 200
-        assert http("PATCH", f"{users}/{deactivated.id}", {"is_active": False}, admin_token)[0] == 200
+        for user, change in ((demoted, {"role": "customer"}), (deactivated, {"is_active": False})):
+            assert http("PATCH", f"{users}/{user.id}", change, admin_token)[0] == 200
         for name, listener in sockets.items():
             assert wait_for(lambda listener=listener: not listener.client.connected, 15), name
         assert bystander.client.connected  # nothing happened to this one
