@@ -67,7 +67,17 @@ class ProductUpdateSchema(StrictSchema):
     description = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=5000))
     price = _price_field()
     inventory_count = _stock_field()
+    add_units = ma.fields.Integer(
+        strict=True,
+        validate=ma.validate.Range(min=1, max=MAX_STOCK),
+        metadata={"description": "Restock: units added to the current count, under the row lock"},
+    )
     active = ma.fields.Boolean()
+
+    @ma.validates_schema
+    def _one_way_to_set_stock(self, data, **kwargs):
+        if "inventory_count" in data and "add_units" in data:
+            raise ma.ValidationError("Send inventory_count or add_units, not both.", "add_units")
 
 
 class PublicProductSchema(ma.Schema):

@@ -156,13 +156,17 @@ def update(
     description: str | None | object = _UNSET,
     price: Decimal | None = None,
     inventory_count: int | None = None,
+    add_units: int | None = None,
     active: bool | None = None,
 ) -> Product:
     """Change the given fields. Stock may not fall below what is reserved (ConflictError); the
-    row is locked first so a concurrent reservation cannot slip in between check and write."""
+    row is locked first so a concurrent reservation cannot slip in between check and write.
+    ``add_units`` restocks relative to the locked count, so two restocks at once both count."""
     with transaction():
         product = _get_for_update(product_id)
         was_active = product.active
+        if add_units is not None:
+            inventory_count = product.inventory_count + add_units
         if inventory_count is not None and inventory_count < product.reserved_count:
             raise ConflictError(
                 "The stock cannot be set below the units reserved for open orders.",

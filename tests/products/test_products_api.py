@@ -423,3 +423,38 @@ def test_low_stock_filter_and_flag(app, client, headers):
     assert low[0]["id"] == str(at_threshold.id)
     not_low = client.get("/api/v1/products?low_stock=false", headers=h).get_json()["items"]
     assert [(p["name"], p["low_stock"]) for p in not_low] == [("Plenty", False)]
+
+
+def test_concurrent_restocks_both_count(app, client, auth):
+    """Two staff restock the same product at the same moment: neither delivery is lost."""
+    import threading
+
+    with app.app_context():
+        product_id = make_product(stock=10).id
+        staff = make_user(UserRole.STAFF)
+        headers = auth.headers(staff.email, PASSWORD)
+    barrier = threading.Barrier(2)
+    statuses = []
+
+    def restock():
+        c = app.test_client()
+        barrier.wait()
+        r = c.put(f"/api/v1/products/{product_id}", json={"add_units": 5}, headers=headers)
+        statuses.append(r.status_code)
+
+    threads = [threading.Thread(target=restock) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses == [200, 200]
+    body = client.get(f"/api/v1/products/{product_id}", headers=headers).get_json()
+    assert body["inventory_count"] == 20
+    both = client.put(
+        f"/api/v1/products/{product_id}",
+        json={"add_units": 1, "inventory_count": 3},
+        headers=headers,
+    )
+    assert both.status_code == 422
+    zero = client.put(f"/api/v1/products/{product_id}", json={"add_units": 0}, headers=headers)
+    assert zero.status_code == 422

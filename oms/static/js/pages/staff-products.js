@@ -102,9 +102,8 @@ async function restock(productId) {
   fillForm(restockDialog.querySelector("form"), {});
   await openDialog(restockDialog, {
     onSubmit: async (values) => {
-      // read the current count just before writing, so the new units add to the latest figure
-      const fresh = await api.get(`/api/v1/products/${productId}`);
-      const updated = await api.put(`/api/v1/products/${productId}`, { inventory_count: fresh.inventory_count + Number(values.units) });
+      // the server adds the units to the count it holds locked: concurrent restocks both count
+      const updated = await api.put(`/api/v1/products/${productId}`, { add_units: Number(values.units) });
       replaceRow(updated);
       toast(`${values.units} units of ${updated.name} added; ${updated.available} available.`, "success");
     },
