@@ -33,8 +33,6 @@ def require_role(*roles: UserRole, refresh: bool = False) -> Callable:
                 )
             return view(*args, **kwargs)
 
-        # flask-smorest reads this to document the security requirement
-        wrapper._oms_roles = allowed  # type: ignore[attr-defined]
         return wrapper
 
     return decorator
