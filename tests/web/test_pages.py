@@ -184,3 +184,18 @@ def test_vendored_libraries_are_present_and_written_down():
         assert re.search(rf"`{re.escape(package)}` \| `\d+\.\d+\.\d+`", versions), package
     client_version = re.search(r"`socket.io-client` \| `(\d+)\.", versions).group(1)
     assert client_version == "4"  # Socket.IO protocol 5, as Flask-SocketIO 5 speaks
+
+
+def test_order_pages_ask_for_a_reason_to_cancel_as_each_role_should(app, app_ctx):
+    customer = make_user(UserRole.CUSTOMER)
+    order = make_order(customer, [(make_product(stock=5), 1)])
+    as_customer, as_staff = app.test_client(), app.test_client()
+    login(as_customer, customer)
+    login(as_staff, make_user(UserRole.STAFF))
+    mine = as_customer.get(f"/customer/orders/{order.id}").get_data(as_text=True)
+    theirs = as_staff.get(f"/staff/orders/{order.id}").get_data(as_text=True)
+    for page in (mine, theirs):
+        assert f"Cancel order {order.number}?" in page
+    assert "(optional)" in mine and "required" not in mine.split('id="cancel-dialog"')[1]
+    assert "shown to the customer" in theirs
+    assert re.search(r'<textarea name="notes" rows="3" required', theirs)
