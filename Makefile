@@ -6,11 +6,18 @@ FLASK  := $(BIN)/flask --app wsgi
 
 .PHONY: run test stack lint format clean screenshots
 
+# Where `make run` and `make stack` serve the app: `make run PORT=8000 HOST=0.0.0.0`. Plain
+# assignments, so only the command line overrides them (csh sets HOST to the machine's name).
+HOST = 127.0.0.1
+PORT = 5000
+
 # `make stack`: the production topology without Docker, against a local PostgreSQL and Redis.
 STACK_DATABASE_URL ?= postgresql+psycopg2://postgres@127.0.0.1:5432/oms
 STACK_REDIS_URL    ?= redis://127.0.0.1:6379/0
 STACK_FLOWER_AUTH  ?= ops:ops-pass-123
-STACK_ENV = OMS_DATABASE_URL=$${OMS_DATABASE_URL:-$(STACK_DATABASE_URL)} \
+# The Procfile names gunicorn and celery bare: the venv goes first on PATH, activated or not.
+STACK_ENV = PATH="$(abspath $(BIN)):$$PATH" \
+            OMS_DATABASE_URL=$${OMS_DATABASE_URL:-$(STACK_DATABASE_URL)} \
             OMS_REDIS_URL=$${OMS_REDIS_URL:-$(STACK_REDIS_URL)} \
             FLOWER_BASIC_AUTH=$${FLOWER_BASIC_AUTH:-$(STACK_FLOWER_AUTH)}
 
@@ -30,14 +37,14 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed
 	$(FLASK) db upgrade
 	$(FLASK) demo load
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	$(FLASK) run --host $(HOST) --port $(PORT)
 
 stack: $(VENV)/.installed
 	$(STACK_ENV) $(FLASK) database create
 	$(STACK_ENV) $(FLASK) db upgrade
 	$(STACK_ENV) $(FLASK) demo load
-	@echo "web http://127.0.0.1:5000  flower http://127.0.0.1:5555 ($${FLOWER_BASIC_AUTH:-$(STACK_FLOWER_AUTH)})"
-	$(STACK_ENV) $(BIN)/honcho start -f Procfile
+	@echo "web http://$(HOST):$(PORT)  flower http://127.0.0.1:5555 ($${FLOWER_BASIC_AUTH:-$(STACK_FLOWER_AUTH)})"
+	$(STACK_ENV) HOST=$(HOST) $(BIN)/honcho start -f Procfile -p $(PORT)
 
 test: $(VENV)/.installed-dev
 	$(BIN)/pytest $(PYTEST_ARGS)

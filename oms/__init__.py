@@ -16,6 +16,7 @@ def create_app(config: dict | None = None) -> Flask:
         static_folder="static",
     )
     app.config.update(load_config(config))
+    configure_proxy(app)
     configure_logger(app)
     register_extensions(app)
     register_request_hooks(app)
@@ -24,6 +25,17 @@ def create_app(config: dict | None = None) -> Flask:
     register_realtime(app)
     register_commands(app)
     return app
+
+
+def configure_proxy(app: Flask) -> None:
+    """Behind ``OMS_PROXY_HOPS`` trusted proxies, take the client's address, scheme and host
+    from their X-Forwarded-* headers (rate limits and logs then see the real client). Off by
+    default: without a proxy those headers are the client's own and must not be believed."""
+    hops = app.config["OMS_PROXY_HOPS"]
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
 def configure_logger(app: Flask) -> None:
@@ -49,7 +61,12 @@ def register_extensions(app: Flask) -> None:
     # Flask-SocketIO keeps the previous app's queue manager in its options; each app decides
     # its own (several apps live in one test process).
     socketio.server_options.pop("client_manager", None)
-    socketio.init_app(app, message_queue=app.config["OMS_REDIS_URL"], async_mode="threading")
+    socketio.init_app(
+        app,
+        message_queue=app.config["OMS_REDIS_URL"],
+        channel=f"{app.config['OMS_REDIS_NAMESPACE']}:socketio",
+        async_mode="threading",
+    )
     celery_init_app(app)
 
 

@@ -65,6 +65,45 @@ def _development_secret(name: str) -> str:
     return path.read_text().strip()
 
 
+# Drivers SQLAlchemy would pick for a bare ``postgresql://`` (psycopg 3 since 2.1) versus the
+# one this project installs; hosting platforms and libpq tools hand out the bare forms.
+_POSTGRES_SCHEMES = {"postgres", "postgresql"}
+
+
+def database_uri(url: str) -> str:
+    """``url`` with a bare ``postgres://`` or ``postgresql://`` mapped to the installed driver
+    (psycopg2); any URL that names its driver is kept as it is."""
+    scheme, sep, rest = url.partition("://")
+    if sep and scheme.lower() in _POSTGRES_SCHEMES:
+        return f"postgresql+psycopg2://{rest}"
+    return url
+
+
+def engine_options(database_url: str, *, pool_size: int, max_overflow: int) -> dict:
+    """SQLAlchemy engine options: a PostgreSQL pool as large as the web threads, so a burst
+    never waits for a connection (SQLite keeps SQLAlchemy's own pool)."""
+    options: dict = {"pool_pre_ping": True}
+    if database_url.startswith("postgresql"):
+        options.update(pool_size=pool_size, max_overflow=max_overflow, pool_timeout=10)
+    return options
+
+
+def redis_namespace(redis_url: str | None) -> str:
+    """The prefix of every Redis name this deployment uses, from its Redis URL (host, port and
+    db): pub/sub channels ignore the db number, so two deployments on one Redis server would
+    otherwise hear each other."""
+    if not redis_url:
+        return "oms"
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(redis_url)
+    if parts.scheme == "unix":
+        db = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p).get("db", "0")
+        return f"oms:{parts.path}:{db}"
+    db = (parts.path or "/0").lstrip("/") or "0"
+    return f"oms:{parts.hostname or 'localhost'}:{parts.port or 6379}:{db}"
+
+
 def load_config(overrides: dict | None = None) -> dict:
     """Build the Flask config mapping from the environment, then apply ``overrides``."""
     env = _env("OMS_ENV", "development")
@@ -87,17 +126,28 @@ def load_config(overrides: dict | None = None) -> dict:
     secret_key = secret_key or _development_secret("secret_key")
     jwt_secret = jwt_secret or _development_secret("jwt_secret_key")
 
-    database_url = _env("OMS_DATABASE_URL", f"sqlite:///{instance_dir() / 'oms.sqlite3'}")
+    database_url = database_uri(
+        _env("OMS_DATABASE_URL", f"sqlite:///{instance_dir() / 'oms.sqlite3'}")
+    )
     redis_url = _env("OMS_REDIS_URL")
     broker_url = _env("OMS_BROKER_URL", redis_url)
+    web_threads = _env_int("OMS_WEB_THREADS", 32)
 
     config = {
         "OMS_ENV": env,
         "SECRET_KEY": secret_key,
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(
+            database_url,
+            pool_size=_env_int("OMS_DB_POOL_SIZE", web_threads + 2),
+            max_overflow=_env_int("OMS_DB_MAX_OVERFLOW", 10),
+        ),
+        "OMS_WEB_THREADS": web_threads,
         "MAX_CONTENT_LENGTH": _env_int("OMS_MAX_BODY_BYTES", 1024 * 1024),
         "OMS_REDIS_URL": redis_url,
+        "OMS_REDIS_NAMESPACE": _env("OMS_REDIS_NAMESPACE"),
+        # Trusted reverse proxies in front of the app (X-Forwarded-For/-Proto/-Host); 0: none.
+        "OMS_PROXY_HOPS": _env_int("OMS_PROXY_HOPS", 0),
         "OMS_BCRYPT_ROUNDS": _env_int("OMS_BCRYPT_ROUNDS", 12),
         "OMS_LOG_LEVEL": _env("OMS_LOG_LEVEL", "INFO"),
         "OMS_LOW_STOCK_THRESHOLD": _env_int("OMS_LOW_STOCK_THRESHOLD", 5),
@@ -166,4 +216,9 @@ def load_config(overrides: dict | None = None) -> dict:
     }
     if overrides:
         config.update(overrides)
+    # Derived after the overrides, so a test app on another Redis gets its own names.
+    config["OMS_REDIS_NAMESPACE"] = config["OMS_REDIS_NAMESPACE"] or redis_namespace(
+        config["OMS_REDIS_URL"]
+    )
+    config.setdefault("RATELIMIT_KEY_PREFIX", f"{config['OMS_REDIS_NAMESPACE']}:limits")
     return config

@@ -1,10 +1,10 @@
 """The one publisher of domain events.
 
 Services call :func:`publish` inside their transaction; the event leaves only after the commit
-(nothing is published for a rolled-back transaction). Delivery appends it to the Redis stream
-``oms:events`` when Redis is configured (the stream id becomes the event's ``seq``, so a client
-that reconnects can ask for what it missed) and hands it to in-process listeners (the Socket.IO
-relay, tests).
+(nothing is published for a rolled-back transaction). Delivery appends it to the deployment's
+Redis stream ``<namespace>:events`` when Redis is configured (the stream id becomes the event's
+``seq``, so a client that reconnects can ask for what it missed) and hands it to in-process
+listeners (the Socket.IO relay, tests).
 
 Every event has the same envelope: ``{"type", "version", "at", "seq", ...fields}``.
 """
@@ -16,12 +16,11 @@ import logging
 from collections.abc import Callable
 
 import redis
-from flask import current_app
 
 from oms.db import after_commit, utcnow
+from oms.redis_store import redis_client, redis_key
 
 EVENT_VERSION = 1
-STREAM_KEY = "oms:events"
 STREAM_MAXLEN = 100_000
 
 log = logging.getLogger("oms.events")
@@ -40,15 +39,9 @@ def publish(event_type: str, **fields) -> None:
     after_commit(lambda: deliver(event))
 
 
-def redis_client() -> redis.Redis | None:
-    """The app's Redis client, or None in the embedded default."""
-    url = current_app.config.get("OMS_REDIS_URL")
-    if not url:
-        return None
-    clients = current_app.extensions.setdefault("oms_redis", {})
-    if url not in clients:
-        clients[url] = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
-    return clients[url]
+def stream_key() -> str:
+    """The Redis stream of this deployment's events."""
+    return redis_key("events")
 
 
 def deliver(event: dict) -> dict:
@@ -58,7 +51,7 @@ def deliver(event: dict) -> dict:
     if client is not None:
         try:
             seq = client.xadd(
-                STREAM_KEY,
+                stream_key(),
                 {"event": json.dumps(event, default=str)},
                 maxlen=STREAM_MAXLEN,
                 approximate=True,
@@ -82,5 +75,5 @@ def read_since(seq: str | None = None, *, count: int = 1000) -> list[dict]:
     start = f"({seq}" if seq else "-"
     return [
         {**json.loads(fields[b"event"]), "seq": sid.decode()}
-        for sid, fields in client.xrange(STREAM_KEY, min=start, max="+", count=count)
+        for sid, fields in client.xrange(stream_key(), min=start, max="+", count=count)
     ]

@@ -5,7 +5,7 @@
 - ``oms_orders`` by status, counted at scrape time;
 - ``oms_queue_depth`` per Celery queue, asked of the broker at scrape time;
 - ``oms_celery_tasks_total`` by task and outcome (succeeded, failed, retried), counted by the
-  workers into Redis (``oms:metrics:tasks``), so any web process reports all workers.
+  workers into Redis (``<namespace>:metrics:tasks``), so any web process reports all workers.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from oms.errors import error_response
 from oms.extensions import db, limiter
 
-TASKS_KEY = "oms:metrics:tasks"
 QUEUES = ("orders", "notifications", "reports", "maintenance")
 
 REGISTRY = CollectorRegistry()
@@ -102,12 +101,12 @@ def queue_depths() -> dict[str, int]:
 
 
 def task_counts() -> dict[tuple[str, str], int]:
-    from oms.events import redis_client
+    from oms.redis_store import redis_client, redis_key
 
     client = redis_client()
     if client is None:
         return dict(_local_task_counts)
-    raw = client.hgetall(TASKS_KEY)
+    raw = client.hgetall(redis_key("metrics", "tasks"))
     counts = {}
     for field, value in raw.items():
         task, _, state = field.decode().rpartition("|")
@@ -117,13 +116,13 @@ def task_counts() -> dict[tuple[str, str], int]:
 
 def count_task(task_name: str, state: str) -> None:
     """Add one outcome of ``task_name`` to the shared counters."""
-    from oms.events import redis_client
+    from oms.redis_store import redis_client, redis_key
 
     client = redis_client()
     if client is None:
         _local_task_counts[(task_name, state)] = _local_task_counts.get((task_name, state), 0) + 1
     else:
-        client.hincrby(TASKS_KEY, f"{task_name}|{state}", 1)
+        client.hincrby(redis_key("metrics", "tasks"), f"{task_name}|{state}", 1)
 
 
 def _on_task(state: str):

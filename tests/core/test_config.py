@@ -80,3 +80,70 @@ def test_bad_values_are_named(monkeypatch):
     monkeypatch.setenv("OMS_ENV", "staging")
     with pytest.raises(ConfigurationError, match="OMS_ENV"):
         load_config()
+
+
+@pytest.mark.parametrize("scheme", ["postgresql", "postgres"])
+def test_a_plain_database_url_uses_the_installed_driver(monkeypatch, scheme):
+    """The form hosting platforms and libpq tools give (no driver named) connects."""
+    import sqlalchemy as sa
+    from sqlalchemy.engine import make_url
+
+    from oms.extensions import db
+    from tests.conftest import TEST_DATABASE_URL
+
+    url = make_url(TEST_DATABASE_URL)
+    plain = f"{scheme}://{url.username}@{url.host}:{url.port or 5432}/{url.database}"
+    monkeypatch.setenv("OMS_DATABASE_URL", plain)
+    app = create_app({"OMS_ENV": "testing"})
+    assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg2://")
+    with app.app_context():
+        assert db.session.scalar(sa.text("SELECT 1")) == 1
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_a_database_url_with_its_driver_is_kept(monkeypatch):
+    monkeypatch.setenv("OMS_DATABASE_URL", "postgresql+psycopg://u@db/oms")
+    assert load_config()["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@db/oms"
+    monkeypatch.setenv("OMS_DATABASE_URL", "sqlite:////tmp/x.sqlite3")
+    assert load_config()["SQLALCHEMY_DATABASE_URI"] == "sqlite:////tmp/x.sqlite3"
+
+
+def test_the_pool_holds_a_connection_for_every_web_thread(monkeypatch):
+    from oms.extensions import db
+    from tests.conftest import TEST_DATABASE_URL
+
+    monkeypatch.setenv("OMS_DATABASE_URL", TEST_DATABASE_URL)
+    monkeypatch.setenv("OMS_WEB_THREADS", "40")
+    app = create_app({"OMS_ENV": "testing"})
+    with app.app_context():
+        assert db.engine.pool.size() >= 40
+        # 40 threads at once each get a connection without waiting for another to return one
+        connections = [db.engine.connect() for _ in range(40)]
+        assert db.engine.pool.overflow() <= 0
+        for connection in connections:
+            connection.close()
+        db.engine.dispose()
+    monkeypatch.setenv("OMS_DB_POOL_SIZE", "7")
+    assert load_config()["SQLALCHEMY_ENGINE_OPTIONS"]["pool_size"] == 7
+
+
+def test_the_procfile_sizes_gunicorn_threads_from_the_same_setting():
+    from tests.processes import ROOT
+
+    web = next(
+        line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:")
+    )
+    assert "--threads ${OMS_WEB_THREADS:-32}" in web
+
+
+def test_redis_names_are_scoped_to_the_deployment(monkeypatch):
+    monkeypatch.delenv("OMS_REDIS_NAMESPACE", raising=False)
+    first = load_config({"OMS_REDIS_URL": "redis://cache:6379/10"})
+    second = load_config({"OMS_REDIS_URL": "redis://cache:6379/11"})
+    assert first["OMS_REDIS_NAMESPACE"] != second["OMS_REDIS_NAMESPACE"]
+    assert first["RATELIMIT_KEY_PREFIX"].startswith(first["OMS_REDIS_NAMESPACE"])
+    monkeypatch.setenv("OMS_REDIS_NAMESPACE", "shop-eu")
+    assert load_config({"OMS_REDIS_URL": "redis://cache:6379/10"})["OMS_REDIS_NAMESPACE"] == (
+        "shop-eu"
+    )
