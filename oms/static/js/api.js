@@ -6,6 +6,8 @@
 // /api/v1/auth/refresh (with `csrf_refresh_token`) and retries; if that fails too, the user
 // is sent to the login page and brought back afterwards.
 
+import { randomKey } from "./ui.js";
+
 const MUTATING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 let refreshing = null;
 
@@ -128,5 +130,66 @@ export async function logout() {
     await attempt();
   } catch (error) {
     if (error.status === 401 && (await refresh())) await attempt().catch(() => {});
+  }
+}
+
+/** True when the server's answer settles a submission: a 2xx or a 4xx that says what is wrong
+ *  with it. A network failure (status 0), a 5xx, 408, 429 or the 409 "this Idempotency-Key is
+ *  still being processed" leave open whether the first attempt created something. */
+export function isDefinite(error) {
+  if (!error) return true;
+  const status = error.status || 0;
+  if (status === 0 || status >= 500 || status === 408 || status === 429) return false;
+  if (status === 409) {
+    const marker = (error.details && error.details["Idempotency-Key"]) || [];
+    if (marker.includes("in_progress")) return false;
+    if (error.code === "conflict" && /idempotency-key/i.test(error.message || "")) return false;
+  }
+  return true;
+}
+
+/** One logical submission that must never happen twice (`POST /api/v1/orders`). Every attempt
+ *  carries the same Idempotency-Key until the server has given a definite answer (see
+ *  isDefinite), so clicking again after a lost response replays the first result instead of
+ *  creating a second one; after a definite answer the next send gets a new key. The key is
+ *  kept even if the form changed in between: a key the server did use then answers 422, which
+ *  is turned into a warning that the earlier attempt may have gone through (and drops the key,
+ *  so submitting again after that is the user's informed choice). */
+export class IdempotentSubmission {
+  constructor(url, { method = "POST", newKey } = {}) {
+    this.url = url;
+    this.method = method;
+    this.newKey = newKey || randomKey;
+    this.key = null;
+    this.inFlight = null;
+  }
+
+  /** Send `body`; resolves with the server's body, rejects with ApiError. A call while an
+   *  attempt is running shares that attempt. */
+  send(body) {
+    if (!this.inFlight) {
+      this.inFlight = this.attempt(body).finally(() => { this.inFlight = null; });
+    }
+    return this.inFlight;
+  }
+
+  async attempt(body) {
+    this.key = this.key || this.newKey();
+    try {
+      const result = await request(this.method, this.url, { json: body, headers: { "Idempotency-Key": this.key } });
+      this.key = null;
+      return result;
+    } catch (error) {
+      if (isDefinite(error)) this.key = null;
+      if (error.status === 409 && !isDefinite(error)) {
+        error.message = "Your submission is still being processed. Wait a moment, then submit again.";
+      } else if (error.status === 422 && error.details && error.details["Idempotency-Key"]) {
+        error.message = "Your earlier submission may already have been received, and the form has changed since. "
+          + "Check your orders before submitting again.";
+        error.code = "idempotency_key_reused";
+        error.details = {};
+      }
+      throw error;
+    }
   }
 }

@@ -1,17 +1,18 @@
 // The customer portal: the order form (product picker with live availability, running total,
 // address, checks in the browser backed by the server's), my orders (live), lookup by number.
-import { api, getAll } from "../api.js";
+import { IdempotentSubmission, api, getAll } from "../api.js";
 import { ProductSelector, actionButtons, fillOrderCard, orderCard } from "../components.js";
 import { live } from "../realtime.js";
 import {
-  STATUS_LABELS, busy, checkForm, clearErrors, el, formValues, showErrors, toast, toastError, randomKey,
+  STATUS_LABELS, busy, checkForm, clearErrors, el, formValues, showErrors, toast, toastError,
 } from "../ui.js";
 
 const form = document.getElementById("order-form");
 const list = document.getElementById("my-orders");
 const more = document.getElementById("more-orders");
 const selector = new ProductSelector(document.getElementById("products"));
-let idempotencyKey = null; // kept across retries of one submission, so it is never doubled
+// one Idempotency-Key across retries until the server answers definitely: never two orders
+const submission = new IdempotentSubmission("/api/v1/orders");
 let nextCursor = null;
 
 async function loadProducts() {
@@ -23,7 +24,6 @@ async function loadProducts() {
 }
 
 // ---- the order form ----
-form.addEventListener("input", () => { idempotencyKey = null; });
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
   clearErrors(form);
@@ -35,11 +35,9 @@ form.addEventListener("submit", async (event) => {
   if (body.shipping_address && body.shipping_address.country) {
     body.shipping_address.country = body.shipping_address.country.toUpperCase();
   }
-  idempotencyKey = idempotencyKey || randomKey();
   await busy(form.querySelector("[type=submit]"), async () => {
     try {
-      const order = await api.post("/api/v1/orders", body, { headers: { "Idempotency-Key": idempotencyKey } });
-      idempotencyKey = null;
+      const order = await submission.send(body);
       toast(`Order ${order.number} received. We are reserving your items.`, "success");
       location.assign(`/customer/orders/${order.id}`);
     } catch (error) {
@@ -54,7 +52,6 @@ form.addEventListener("submit", async (event) => {
       } else {
         toastError(error);
       }
-      idempotencyKey = null;
     }
   });
 });

@@ -1,10 +1,10 @@
 // Staff create an order on behalf of a customer: pick the customer (their address fills the
 // form), pick products (with stock), and submit; then the new order's page opens.
-import { api, getAll } from "../api.js";
+import { IdempotentSubmission, api, getAll } from "../api.js";
 import { ProductSelector } from "../components.js";
 import { live } from "../realtime.js";
 import {
-  busy, checkForm, clearErrors, el, fieldError, fillForm, formValues, randomKey, showErrors, toast, toastError,
+  busy, checkForm, clearErrors, el, fieldError, fillForm, formValues, showErrors, toast, toastError,
 } from "../ui.js";
 
 const form = document.getElementById("staff-order-form");
@@ -12,7 +12,8 @@ const selector = new ProductSelector(document.getElementById("products"));
 const search = document.getElementById("customer-search");
 const results = document.getElementById("customer-results");
 let customers = new Map();
-let idempotencyKey = null;
+// one Idempotency-Key across retries until the server answers definitely: never two orders
+const submission = new IdempotentSubmission("/api/v1/orders");
 let timer = null;
 
 async function loadProducts() {
@@ -38,7 +39,6 @@ function choose(customer) {
 }
 
 search.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(findCustomers, 250); });
-form.addEventListener("input", () => { idempotencyKey = null; });
 
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
@@ -54,14 +54,12 @@ form.addEventListener("submit", async (event) => {
     shipping_address: { ...values.shipping_address, country: values.shipping_address.country.toUpperCase() },
     payment_collected: Boolean(values.payment_collected),
   };
-  idempotencyKey = idempotencyKey || randomKey();
   await busy(form.querySelector("[type=submit]"), async () => {
     try {
-      const order = await api.post("/api/v1/orders", body, { headers: { "Idempotency-Key": idempotencyKey } });
+      const order = await submission.send(body);
       toast(`Order ${order.number} created.`, "success");
       location.assign(`/staff/orders/${order.id}`);
     } catch (error) {
-      idempotencyKey = null;
       if (error.code === "insufficient_stock") {
         selector.showShortages(error.details.shortages);
         showErrors(form, { details: {}, message: error.message });
