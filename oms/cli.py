@@ -41,7 +41,8 @@ def create_user(email: str, password: str, role: str, first_name: str, last_name
 
 @demo_cli.command("load")
 def load_demo() -> None:
-    """Load the demo users and catalogue once; running it again changes nothing."""
+    """Load the demo logins, customers, products and orders once; running it again changes
+    nothing."""
     created = demo.load()
     if created:
         click.echo("Demo data loaded.")
