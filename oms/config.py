@@ -12,6 +12,8 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
+from limits import parse_many
+
 
 def instance_dir() -> Path:
     """Where development secrets and the embedded SQLite database live (``OMS_INSTANCE_DIR``)."""
@@ -52,6 +54,19 @@ def _env_bool(name: str, default: bool) -> bool:
     if raw is None:
         return default
     return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_limit(name: str, default: str) -> str:
+    """A rate limit string ("5 per minute; 20 per hour"), refused at start when it does not
+    parse (a limit that fails at request time would silently stop limiting)."""
+    value = _env(name, default)
+    try:
+        parse_many(value)
+    except ValueError as exc:
+        raise ConfigurationError(
+            f"{name} must be rate limits like '10 per minute; 100 per hour', got {value!r}"
+        ) from exc
+    return value
 
 
 def _development_secret(name: str) -> str:
@@ -160,12 +175,34 @@ def load_config(overrides: dict | None = None) -> dict:
         "JWT_COOKIE_SAMESITE": "Lax",
         "JWT_COOKIE_CSRF_PROTECT": True,
         "JWT_SESSION_COOKIE": False,
-        # Rate limiting: Redis storage when Redis is configured, memory otherwise.
+        # Rate limiting (every limit is in oms.limits): each request counts against its user's
+        # budget by role, or its address's without a login; login counts failed attempts per
+        # account and per address; registration per address. Redis storage when Redis is
+        # configured, memory otherwise; when the storage is unreachable the limiter counts in
+        # memory and logs a warning instead of failing requests.
         "RATELIMIT_ENABLED": _env_bool("OMS_RATELIMIT_ENABLED", True),
         "RATELIMIT_STORAGE_URI": _env("OMS_RATELIMIT_STORAGE_URL", redis_url or "memory://"),
-        "RATELIMIT_DEFAULT": _env("OMS_RATELIMIT_DEFAULT", "300 per minute"),
-        "OMS_RATELIMIT_LOGIN": _env("OMS_RATELIMIT_LOGIN", "10 per minute"),
+        "OMS_RATELIMIT_ANONYMOUS": _env_limit("OMS_RATELIMIT_ANONYMOUS", "300 per minute"),
+        "OMS_RATELIMIT_CUSTOMER": _env_limit("OMS_RATELIMIT_CUSTOMER", "120 per minute"),
+        "OMS_RATELIMIT_STAFF": _env_limit("OMS_RATELIMIT_STAFF", "600 per minute"),
+        "OMS_RATELIMIT_ADMIN": _env_limit("OMS_RATELIMIT_ADMIN", "600 per minute"),
+        "OMS_RATELIMIT_LOGIN_ACCOUNT": _env_limit(
+            "OMS_RATELIMIT_LOGIN_ACCOUNT", "5 per minute; 10 per 15 minutes; 20 per hour"
+        ),
+        "OMS_RATELIMIT_LOGIN_ADDRESS": _env_limit(
+            "OMS_RATELIMIT_LOGIN_ADDRESS", "20 per minute; 100 per hour"
+        ),
+        "OMS_RATELIMIT_REGISTER": _env_limit("OMS_RATELIMIT_REGISTER", "5 per minute; 20 per hour"),
         "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        # A Redis that hangs must not hang the requests (redis-py waits forever by default):
+        # after a second the limiter gives up on it and counts in memory.
+        "RATELIMIT_STORAGE_OPTIONS": (
+            {"socket_connect_timeout": 1, "socket_timeout": 1}
+            if (_env("OMS_RATELIMIT_STORAGE_URL", redis_url) or "").startswith("redis")
+            else {}
+        ),
         # Celery: with no broker configured, tasks run inside the web process (embedded default).
         "CELERY": {
             "broker_url": broker_url or "memory://",

@@ -6,13 +6,13 @@ from celery import Celery, Task
 from flask import Flask
 from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_socketio import SocketIO
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
+from oms import limits
 from oms.api.base import Api
 
 
@@ -36,7 +36,15 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 jwt = JWTManager()
-limiter = Limiter(key_func=get_remote_address)
+# Every limit, key and message lives in oms.limits. All breached limits of a request are
+# evaluated (not only the first), so Retry-After and the message name the widest breached
+# window (of the lock tiers, the longest).
+limiter = Limiter(
+    key_func=limits.request_key,
+    application_limits=[limits.APPLICATION_LIMIT],
+    on_breach=limits.on_breach,
+    fail_on_first_breach=False,
+)
 socketio = SocketIO()
 api = Api()
 

@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 from oms import create_app
 from oms.db import create_database_if_missing
 from oms.extensions import db
+from oms.limits import SETTINGS as RATELIMIT_SETTINGS
 
 TEST_DATABASE_URL = os.environ.get(
     "OMS_TEST_DATABASE_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/oms_test"
@@ -59,8 +60,7 @@ def make_test_config(**overrides) -> dict:
         "OMS_REDIS_URL": TEST_REDIS_URL,
         "OMS_BCRYPT_ROUNDS": 4,
         "RATELIMIT_STORAGE_URI": TEST_REDIS_URL,
-        "OMS_RATELIMIT_LOGIN": "10000 per minute",
-        "RATELIMIT_DEFAULT": "10000 per minute",
+        **{name: "10000 per minute" for name in RATELIMIT_SETTINGS},
         "OMS_LOG_LEVEL": "WARNING",
         "OMS_MAIL_DIR": TEST_MAIL_DIR,
         "OMS_EXPORT_DIR": TEST_EXPORT_DIR,

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import redis
 
+from oms.limits import SETTINGS as RATELIMIT_SETTINGS
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
@@ -33,8 +35,7 @@ def stack_env(*, database_url: str, redis_url: str, broker_url: str, **extra: st
         "OMS_REDIS_URL": redis_url,
         "OMS_BROKER_URL": broker_url,
         "OMS_BCRYPT_ROUNDS": "4",
-        "OMS_RATELIMIT_DEFAULT": "1000000 per minute",
-        "OMS_RATELIMIT_LOGIN": "1000000 per minute",
+        **{name: "1000000 per minute" for name in RATELIMIT_SETTINGS},
         "OMS_LOG_LEVEL": "WARNING",
         "OMS_SOCKET_RECHECK_SECONDS": "1",
         "OMS_MAIL_DIR": os.path.join(tempfile.gettempdir(), f"oms-test-mail-{os.getpid()}"),

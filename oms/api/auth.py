@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app, jsonify
 from flask_jwt_extended import current_user, get_jwt, unset_jwt_cookies
 
+from oms import limits
 from oms.api.base import Blueprint
 from oms.auth import service
 from oms.auth.access import require_role
@@ -31,22 +32,22 @@ def _tokens_response(user, status: int):
     return response
 
 
-def _login_limit() -> str:
-    return current_app.config["OMS_RATELIMIT_LOGIN"]
-
-
 @blp.route("/login", methods=["POST"])
-@limiter.limit(_login_limit)
+@limiter.limit(**limits.LOGIN_PER_ACCOUNT)
+@limiter.limit(**limits.LOGIN_PER_ADDRESS)
 @blp.arguments(LoginSchema)
 @blp.response(200, TokensSchema)
 def login(body):
-    """Exchange email and password for tokens (also set as HttpOnly cookies for browsers)."""
+    """Exchange email and password for tokens (also set as HttpOnly cookies for browsers).
+
+    Failed attempts are limited per account and per address (oms.limits): while either is
+    spent, every attempt gets 429 with ``Retry-After``, the right password too."""
     user = service.authenticate(email=body["email"], password=body["password"])
     return _tokens_response(user, 200)
 
 
 @blp.route("/register", methods=["POST"])
-@limiter.limit(_login_limit)
+@limiter.limit(**limits.REGISTRATION)
 @blp.arguments(RegisterSchema)
 @blp.response(201, TokensSchema)
 def register(body):

@@ -212,14 +212,15 @@ def test_register_refuses_duplicates_short_passwords_and_role_fields(app_ctx, cl
     assert escalate.get_json()["error"]["details"] == {"role": ["Unknown field."]}
 
 
-def test_login_is_rate_limited(_database):
+def test_failed_logins_are_rate_limited_and_successful_ones_are_not(app):
+    """The login limits count failed attempts only (the full behaviour, with the default
+    limits, is in tests/core/test_rate_limits.py)."""
     from oms import create_app
     from tests.conftest import make_test_config
 
-    app = create_app(
-        make_test_config(OMS_RATELIMIT_LOGIN="3 per minute", RATELIMIT_STORAGE_URI="memory://")
-    )
-    client = app.test_client()
+    # the Redis storage of the tests (``app`` flushes it afterwards)
+    limited_app = create_app(make_test_config(OMS_RATELIMIT_LOGIN_ACCOUNT="3 per minute"))
+    client = limited_app.test_client()
     statuses = [
         client.post(
             "/api/v1/auth/login", json={"email": "x@example.test", "password": "whatever1"}
@@ -230,5 +231,17 @@ def test_login_is_rate_limited(_database):
     limited = client.post(
         "/api/v1/auth/login", json={"email": "x@example.test", "password": "whatever1"}
     )
-    assert limited.get_json()["error"]["code"] == "rate_limited"
-    assert "Retry-After" in limited.headers
+    error = limited.get_json()["error"]
+    assert error["code"] == "rate_limited"
+    assert error["message"].startswith("Too many attempts. Try again in ")
+    assert int(limited.headers["Retry-After"]) > 0
+    with limited_app.app_context():
+        from oms.extensions import db
+
+        email = make_user(email="ok@example.test").email
+        db.session.remove()
+    ok = [
+        client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD}).status_code
+        for _ in range(5)
+    ]
+    assert ok == [200] * 5

@@ -14,7 +14,9 @@ form.addEventListener("submit", async (event) => {
       const body = await api.post("/api/v1/auth/login", values);
       location.assign(form.dataset.next || HOMES[body.user.role] || "/");
     } catch (error) {
-      if (error.status === 401) error.details = {};
+      // A 401 (wrong email or password) and a 429 (too many attempts, and how long to wait)
+      // are about the whole form: show the server's own words above it, never field errors.
+      if (error.status === 401 || error.status === 429) error.details = {};
       showErrors(form, error);
     }
   });

@@ -1,0 +1,243 @@
+"""Every rate limit of the application: who is counted, how much, and the 429 a person reads.
+
+- Every request counts against one budget for the whole application: a logged-in user's own,
+  by role (``OMS_RATELIMIT_CUSTOMER``, ``_STAFF``, ``_ADMIN``), or, without a valid token, its
+  address's (``OMS_RATELIMIT_ANONYMOUS``). Thirty staff behind one office address have thirty
+  budgets, not one.
+- Login counts *failed* attempts only (a 401), per account (the normalised email) and per
+  address. While either budget is spent, every attempt is refused, the right password too,
+  from any address: a lock. The account limit has tiers (by default 5 per minute, 10 per 15
+  minutes, 20 per hour), so the lock grows with the guessing.
+- Registration has its own limit per address, counting every attempt.
+- A 429 says how long to wait, in words ("Too many attempts. Try again in 40 seconds.") and in
+  ``Retry-After``; oms.errors renders it in the one envelope.
+- The limiter fails open: when its storage (Redis) is unreachable it counts in memory, and says
+  so in the log (``RATELIMIT_IN_MEMORY_FALLBACK_ENABLED``, ``RATELIMIT_SWALLOW_ERRORS``).
+
+Flask-Limiter does the counting; this module only gives it the keys, the limits and the words.
+``oms.extensions`` builds the unbound ``limiter`` from :data:`APPLICATION_LIMIT`; the auth API
+decorates login and register with :data:`LOGIN_PER_ACCOUNT`, :data:`LOGIN_PER_ADDRESS` and
+:data:`REGISTRATION`.
+
+Key functions and limit providers must never raise: Flask-Limiter takes any error while it
+checks a request for a storage failure.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from flask import current_app, request
+from flask.wrappers import Response
+from flask_jwt_extended import decode_token
+from flask_limiter import ApplicationLimit, RequestLimit
+from flask_limiter.util import get_remote_address
+
+log = logging.getLogger("oms.limits")
+
+# The config keys of the limits (oms.config reads them from the environment of the same name).
+ROLE_SETTINGS = {
+    "customer": "OMS_RATELIMIT_CUSTOMER",
+    "staff": "OMS_RATELIMIT_STAFF",
+    "admin": "OMS_RATELIMIT_ADMIN",
+}
+ANONYMOUS_SETTING = "OMS_RATELIMIT_ANONYMOUS"
+LOGIN_ACCOUNT_SETTING = "OMS_RATELIMIT_LOGIN_ACCOUNT"
+LOGIN_ADDRESS_SETTING = "OMS_RATELIMIT_LOGIN_ADDRESS"
+REGISTER_SETTING = "OMS_RATELIMIT_REGISTER"
+SETTINGS = (
+    ANONYMOUS_SETTING,
+    *ROLE_SETTINGS.values(),
+    LOGIN_ACCOUNT_SETTING,
+    LOGIN_ADDRESS_SETTING,
+    REGISTER_SETTING,
+)
+
+_IDENTITY = "oms.limits.identity"  # request.environ keys: per request, never per app context
+_RETRY_AFTER = "oms.limits.retry_after"
+
+
+@dataclass(frozen=True)
+class _Identity:
+    user_id: str
+    role: str | None
+
+
+# -- who is counted -------------------------------------------------------------------------
+
+
+def _presented_tokens() -> list[str]:
+    """The JWTs the request carries: the header's, then the access and refresh cookies."""
+    config = current_app.config
+    tokens = []
+    header = request.headers.get(config.get("JWT_HEADER_NAME", "Authorization"), "")
+    kind = config.get("JWT_HEADER_TYPE", "Bearer")
+    if kind and header.startswith(f"{kind} "):
+        tokens.append(header[len(kind) + 1 :].strip())
+    elif not kind and header:
+        tokens.append(header.strip())
+    for name in (
+        config.get("JWT_ACCESS_COOKIE_NAME", "access_token_cookie"),
+        config.get("JWT_REFRESH_COOKIE_NAME", "refresh_token_cookie"),
+    ):
+        if request.cookies.get(name):
+            tokens.append(request.cookies[name])
+    return tokens
+
+
+def _identity() -> _Identity | None:
+    """The user a request's token names, or None. The token's signature is checked, not its
+    revocation or expiry (no database query here): only this app can sign a token, so a
+    token's user is who is counted, whether or not the view will accept that token."""
+    if _IDENTITY in request.environ:
+        return request.environ[_IDENTITY]
+    identity = None
+    for token in _presented_tokens():
+        try:
+            claims = decode_token(token, allow_expired=True)
+        except Exception:  # noqa: BLE001 (any token we did not sign counts as none)
+            continue
+        if claims.get("sub"):
+            identity = _Identity(user_id=str(claims["sub"]), role=claims.get("role"))
+            break
+    request.environ[_IDENTITY] = identity
+    return identity
+
+
+def address_key() -> str:
+    """The client address (``request.remote_addr``)."""
+    return f"address:{get_remote_address()}"
+
+
+def request_key() -> str:
+    """The user of the request's token, else its address."""
+    identity = _identity()
+    return f"user:{identity.user_id}" if identity else address_key()
+
+
+def request_limit() -> str:
+    """The budget of the request's user by role, else the anonymous budget of its address."""
+    identity = _identity()
+    if identity is None:
+        return current_app.config[ANONYMOUS_SETTING]
+    # A token without a known role gets the lowest budget of a logged-in user.
+    setting = ROLE_SETTINGS.get(identity.role or "", ROLE_SETTINGS["customer"])
+    return current_app.config[setting]
+
+
+def login_email() -> str:
+    """The normalised email of a login request's body ('' when there is none)."""
+    from oms.auth.service import normalize_email  # oms.auth.service imports the extensions
+
+    body = request.get_json(silent=True)
+    email = body.get("email") if isinstance(body, dict) else None
+    return normalize_email(email) if isinstance(email, str) else ""
+
+
+def login_account_key() -> str:
+    """The account a login names, whichever address it comes from."""
+    return f"account:{login_email()}"
+
+
+def _no_login_email() -> bool:
+    # A body without an email names no account; the view answers 422, which is not counted.
+    return not login_email()
+
+
+def _login_failed(response: Response) -> bool:
+    return response.status_code == 401
+
+
+# -- what a person reads ---------------------------------------------------------------------
+
+
+def on_breach(limit: RequestLimit) -> None:
+    """The limiter's ``on_breach``, for every breached limit: remember its wait. Flask-Limiter
+    puts the last breached limit's wait in ``Retry-After``, so the message says the same."""
+    request.environ[_RETRY_AFTER] = max(1, int(limit.reset_at - time.time()))
+
+
+def _log_login_throttled(limit: RequestLimit) -> None:
+    log.warning(
+        "login throttled",
+        extra={
+            "limit": str(limit.limit),
+            "email": login_email(),
+            "remote_addr": get_remote_address(),
+        },
+    )
+
+
+def _wait_in_words() -> str:
+    seconds = request.environ.get(_RETRY_AFTER, 60)
+    if seconds < 120:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    return f"{-(-seconds // 60)} minutes"
+
+
+def too_many_requests() -> str:
+    return f"Too many requests. Try again in {_wait_in_words()}."
+
+
+def too_many_attempts() -> str:
+    return f"Too many attempts. Try again in {_wait_in_words()}."
+
+
+# -- the limits ------------------------------------------------------------------------------
+
+#: One budget per user (by role) or per anonymous address, shared by every route that is not
+#: ``@limiter.exempt``.
+APPLICATION_LIMIT = ApplicationLimit(
+    limit_provider=request_limit,
+    key_function=request_key,
+    error_message=too_many_requests,
+)
+
+#: ``limiter.limit(**LOGIN_PER_ACCOUNT)``: failed logins per account, from any address.
+LOGIN_PER_ACCOUNT = {
+    "limit_value": lambda: current_app.config[LOGIN_ACCOUNT_SETTING],
+    "key_func": login_account_key,
+    "exempt_when": _no_login_email,
+    "deduct_when": _login_failed,
+    "error_message": too_many_attempts,
+    "on_breach": _log_login_throttled,
+}
+
+#: ``limiter.limit(**LOGIN_PER_ADDRESS)``: failed logins per address, whatever the account.
+LOGIN_PER_ADDRESS = {
+    "limit_value": lambda: current_app.config[LOGIN_ADDRESS_SETTING],
+    "key_func": address_key,
+    "deduct_when": _login_failed,
+    "error_message": too_many_attempts,
+    "on_breach": _log_login_throttled,
+}
+
+#: ``limiter.limit(**REGISTRATION)``: every registration attempt per address.
+REGISTRATION = {
+    "limit_value": lambda: current_app.config[REGISTER_SETTING],
+    "key_func": address_key,
+    "error_message": too_many_attempts,
+}
+
+
+class _ToOmsLog(logging.Handler):
+    """Hands Flask-Limiter's records (the storage-unreachable warning among them) to the
+    ``oms`` log, at the level that log is set to."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        target = logging.getLogger("oms.limits")
+        if target.isEnabledFor(record.levelno):
+            target.handle(record)
+
+
+def _forward_limiter_log() -> None:
+    limiter_log = logging.getLogger("flask-limiter")
+    if not any(isinstance(h, _ToOmsLog) for h in limiter_log.handlers):
+        limiter_log.addHandler(_ToOmsLog())
+        limiter_log.setLevel(logging.INFO)  # the oms level decides (_ToOmsLog)
+        limiter_log.propagate = False  # once, in the oms log
+
+
+_forward_limiter_log()
