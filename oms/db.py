@@ -4,12 +4,22 @@ The use case (a service function) owns the transaction through :func:`transactio
 flush, never commit. Work that must only happen once the data is durable (publishing an event,
 handing a task to the broker) is registered with :func:`after_commit` and dropped if the
 transaction rolls back.
+
+On SQLite (the embedded default) every :func:`transaction` starts with ``BEGIN IMMEDIATE``: it
+takes the database's write lock before its first read, so writing use cases run one after
+another and what they read stays true until they commit (``max + 1``, stock counters). The
+other ways SQLite concurrency goes wrong are closed here too: the write-ahead log lets readers
+go on while a writer holds the lock, and a writer waits up to ``SQLITE_BUSY_TIMEOUT_MS`` for the
+lock instead of failing at once with "database is locked". Reads outside a transaction are left
+to the sqlite3 driver's legacy mode (a statement of their own each, holding no lock): a
+deferred transaction that read first would fail at once when it came to write.
 """
 
 from __future__ import annotations
 
 import functools
 import random
+import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -19,6 +29,7 @@ from decimal import Decimal
 from typing import TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from oms.extensions import db
@@ -73,6 +84,37 @@ _LOCAL_KEY = "oms_transaction_local"
 # PostgreSQL errors that mean "try the same transaction again": serialization failure,
 # deadlock detected, lock not available.
 RETRYABLE_PGCODES = {"40001", "40P01", "55P03"}
+# SQLite's SQLITE_BUSY and SQLITE_LOCKED ("database is locked"), extended codes included.
+RETRYABLE_SQLITE_CODES = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}
+# How long a SQLite writer waits for the write lock before giving up (then it is retried).
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+@sa.event.listens_for(Engine, "connect")
+def _configure_sqlite(dbapi_connection, _connection_record) -> None:
+    """Every new SQLite connection: wait for locks, and use the write-ahead log (readers never
+    block the writer nor wait for it; NORMAL sync is safe with it and spares an fsync per
+    commit). WAL is a property of the file, so the first connection switches it for good."""
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")  # an in-memory database stays "memory"
+        cursor.execute("PRAGMA synchronous = NORMAL")
+    finally:
+        cursor.close()
+
+
+def _take_sqlite_write_lock(session: Session) -> None:
+    """On SQLite, begin the database transaction with ``BEGIN IMMEDIATE`` (waiting for the
+    write lock), unless this connection already has one (it wrote, so it holds the lock).
+    The driver's legacy mode never began one for the session's earlier reads."""
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    connection = session.connection()
+    if not connection.connection.driver_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def after_commit(callback: Callable[[], None], *, priority: int = 0) -> None:
@@ -92,11 +134,14 @@ def transaction_local() -> dict:
 @contextmanager
 def transaction() -> Iterator[Session]:
     """The one way services commit: commit on success, roll back on any error, then run the
-    after-commit callbacks. Nested use joins the outer transaction."""
+    after-commit callbacks. Nested use joins the outer transaction. On SQLite the outermost
+    one holds the database's write lock from its start (see the module docstring)."""
     session = db.session()
     depth = session.info.get(_DEPTH_KEY, 0)
     session.info[_DEPTH_KEY] = depth + 1
     try:
+        if depth == 0:
+            _take_sqlite_write_lock(session)
         yield session
         if depth == 0:
             session.commit()
@@ -117,15 +162,18 @@ def transaction() -> Iterator[Session]:
 
 def is_retryable(error: BaseException) -> bool:
     """A database error that a fresh attempt of the same transaction may not hit again."""
-    orig = getattr(error, "orig", None)
-    return (
-        isinstance(error, sa.exc.DBAPIError) and getattr(orig, "pgcode", None) in RETRYABLE_PGCODES
-    )
+    if not isinstance(error, sa.exc.DBAPIError):
+        return False
+    orig = error.orig
+    if isinstance(orig, sqlite3.Error):
+        return (getattr(orig, "sqlite_errorcode", 0) & 0xFF) in RETRYABLE_SQLITE_CODES
+    return getattr(orig, "pgcode", None) in RETRYABLE_PGCODES
 
 
 def retry_on_conflict(func: Callable[..., T], attempts: int = 4) -> Callable[..., T]:
-    """Re-run a use case whose transaction hit a deadlock or serialization failure; after
-    ``attempts`` tries the caller gets a 409 asking to retry, never a 500."""
+    """Re-run a use case whose transaction hit a deadlock or serialization failure (or, on
+    SQLite, waited in vain for the write lock); after ``attempts`` tries the caller gets a 409
+    asking to retry, never a 500."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):

@@ -38,8 +38,10 @@ DETAIL_LOADS = (
 
 
 def next_number() -> str:
-    """The next readable order number: a sequence on PostgreSQL, max + 1 on SQLite (whose
-    writers are serialised anyway)."""
+    """The next readable order number: a sequence on PostgreSQL, max + 1 on SQLite. Call it in
+    the :func:`~oms.db.transaction` that inserts the order: on SQLite that transaction holds the
+    database's write lock from its start, so no other writer reads the same max before this
+    order is committed."""
     if is_postgresql():
         n = db.session.scalar(sa.text("SELECT nextval('order_number_seq')"))
     else:

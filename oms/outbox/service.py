@@ -7,6 +7,7 @@ unsent; the beat-driven :func:`relay` sends it later. Tasks are idempotent, so a
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import timedelta
 
@@ -50,36 +51,53 @@ def _send(message: OutboxMessage) -> bool:
     """Hand one message to Celery; False if the broker refused it. Records the attempt on the
     row; the caller commits.
 
-    In the embedded default the task runs right here: its failure is the task's business (as
-    it would be on a worker) and never reaches the request that committed the change."""
+    In the embedded default the task runs in this process once the caller's transaction has
+    committed (:func:`_run_in_process`)."""
     celery = current_app.extensions["celery"]
     task = celery.tasks[message.task]
-    message.attempts += 1
     if celery.conf.task_always_eager:
-        result = task.apply(kwargs=message.kwargs, throw=False)
-        if result.failed():
-            message.last_error = f"{result.result.__class__.__name__}: {result.result}"[:500]
-            log.error(
-                "task failed in-process", extra={"task": message.task, "error": message.last_error}
-            )
-    else:
-        try:
-            task.apply_async(kwargs=message.kwargs, retry=False)
-        except (BrokerError, ConnectionError, OSError) as exc:
-            message.last_error = f"{exc.__class__.__name__}: {exc}"[:500]
-            log.warning(
-                "broker refused task", extra={"task": message.task, "error": message.last_error}
-            )
-            return False
+        after_commit(functools.partial(_run_in_process, message.id, message.task, message.kwargs))
+        return True
+    message.attempts += 1
+    try:
+        task.apply_async(kwargs=message.kwargs, retry=False)
+    except (BrokerError, ConnectionError, OSError) as exc:
+        message.last_error = f"{exc.__class__.__name__}: {exc}"[:500]
+        log.warning(
+            "broker refused task", extra={"task": message.task, "error": message.last_error}
+        )
+        return False
     message.sent_at = utcnow()
     return True
+
+
+def _run_in_process(message_id: int, task_name: str, kwargs: dict) -> None:
+    """Embedded default: run the task here, then record the attempt (a crash in between leaves
+    the row to the relay; tasks are safe to run twice).
+
+    It runs outside the transaction that found the message: the task opens a session of its
+    own (another app context), which must not wait for a second pool connection while this
+    thread holds one, nor, on SQLite, for the write lock this thread holds. Its failure is the
+    task's business (as it would be on a worker) and never reaches the request that committed
+    the change."""
+    result = current_app.extensions["celery"].tasks[task_name].apply(kwargs=kwargs, throw=False)
+    values = {"attempts": OutboxMessage.attempts + 1, "sent_at": utcnow()}
+    if result.failed():
+        values["last_error"] = f"{result.result.__class__.__name__}: {result.result}"[:500]
+        log.error(
+            "task failed in-process", extra={"task": task_name, "error": values["last_error"]}
+        )
+    with transaction() as session:
+        session.execute(
+            sa.update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values)
+        )
 
 
 def dispatch(*, message_ids: list[int]) -> int:
     """Send these messages now, right after their commit; returns how many were sent.
 
     The rows are not locked while sending: in the embedded default the tasks run right here,
-    in sessions and transactions of their own."""
+    after this transaction, in sessions and transactions of their own."""
     if not message_ids:
         return 0
     with transaction() as session:
