@@ -194,6 +194,10 @@ def load_config(overrides: dict | None = None) -> dict:
         ),
         "OMS_RATELIMIT_REGISTER": _env_limit("OMS_RATELIMIT_REGISTER", "5 per minute; 20 per hour"),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # The X-RateLimit-* headers on every answer; Retry-After only where a client must wait
+        # (a 429 sets it from the breached limit, a 503 or a 409 in progress their own), not
+        # the window's reset on every success.
+        "RATELIMIT_HEADER_RETRY_AFTER": "X-RateLimit-Retry-After",
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_SWALLOW_ERRORS": True,
         # A Redis that hangs must not hang the requests (redis-py waits forever by default):

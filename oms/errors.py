@@ -20,6 +20,7 @@ class OMSError(Exception):
 
     status = 400
     code = "bad_request"
+    retry_after: int | None = None  # seconds, sent as Retry-After when set
 
     def __init__(self, message: str, *, details: dict | None = None):
         super().__init__(message)
@@ -74,6 +75,7 @@ _HTTP_CODES = {
     415: "unsupported_media_type",
     422: "validation_error",
     429: "rate_limited",
+    503: "service_unavailable",
 }
 
 
@@ -104,7 +106,10 @@ def _respond(status: int, code: str, message: str, details: dict | None = None):
 
 
 def _handle_oms_error(error: OMSError):
-    return _respond(error.status, error.code, error.message, error.details)
+    response, status = _respond(error.status, error.code, error.message, error.details)
+    if error.retry_after is not None:
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response, status
 
 
 def _handle_http_exception(error: HTTPException):
@@ -125,14 +130,53 @@ def _handle_http_exception(error: HTTPException):
     )
     for name, value in (data.get("headers") or {}).items():
         response.headers[name] = value
+    if error.code == 429:
+        from oms.limits import retry_after
+
+        if retry_after() is not None:
+            response.headers["Retry-After"] = str(retry_after())
     if error.code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
         response.headers["Allow"] = ", ".join(error.valid_methods)
     return response, status
 
 
+# SQLSTATE classes that mean "the database is not there": connection exceptions (08),
+# the server shutting down or starting up (57P01-57P03), too many connections (53300).
+_UNAVAILABLE_PGCODES = ("08", "57P01", "57P02", "57P03", "53300")
+RETRY_AFTER_UNAVAILABLE = 5
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` means the database is out of reach (not a bug, not bad input)."""
+    import sqlalchemy as sa
+
+    if isinstance(error, sa.exc.TimeoutError):  # no pooled connection came free in time
+        return True
+    if not isinstance(error, sa.exc.DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    pgcode = getattr(error.orig, "pgcode", None)
+    if pgcode:
+        return pgcode.startswith(_UNAVAILABLE_PGCODES)
+    # psycopg2 gives no SQLSTATE when it cannot connect or the server went away mid-query
+    return isinstance(error, sa.exc.OperationalError | sa.exc.InterfaceError) and type(
+        error.orig
+    ).__module__.startswith("psycopg2")
+
+
 def _handle_unexpected(error: Exception):
     if isinstance(error, HTTPException):
         return _handle_http_exception(error)
+    if database_unavailable(error):
+        log.warning("database unavailable", extra={"request_id": getattr(g, "request_id", None)})
+        response, status = _respond(
+            503,
+            "service_unavailable",
+            "The service is briefly unavailable; please retry in a few seconds.",
+        )
+        response.headers["Retry-After"] = str(RETRY_AFTER_UNAVAILABLE)
+        return response, status
     log.exception("unhandled error", extra={"request_id": getattr(g, "request_id", None)})
     return _respond(500, "internal_error", "An unexpected error occurred.")
 

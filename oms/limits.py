@@ -170,6 +170,11 @@ def _log_login_throttled(limit: RequestLimit) -> None:
     )
 
 
+def retry_after() -> int | None:
+    """Seconds until the breached limit of this request frees up (None: none was breached)."""
+    return request.environ.get(_RETRY_AFTER)
+
+
 def _wait_in_words() -> str:
     seconds = request.environ.get(_RETRY_AFTER, 60)
     if seconds < 120:

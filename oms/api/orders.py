@@ -11,7 +11,7 @@ from flask_jwt_extended import current_user
 from oms.api.base import Blueprint
 from oms.auth.access import STAFF_ROLES, require_role
 from oms.errors import ValidationError
-from oms.orders import idempotency, lifecycle
+from oms.orders import lifecycle
 from oms.orders import service as orders
 from oms.orders.models import Order
 from oms.orders.schemas import (
@@ -99,23 +99,17 @@ def create_order(body):
     """Submit an order. It is accepted as `pending` (202) and a worker reserves its stock,
     moving it to `placed` or `rejected`. More than is available right now is a 409."""
     key = _idempotency_key()
-    if key:
-        replay = idempotency.claim(user_id=current_user.id, key=key, body=body)
-        if replay is not None:
-            response = jsonify(replay.response_body)
-            response.headers["Idempotent-Replayed"] = "true"
-            return response, replay.response_status
-    try:
-        _, rendered = orders.place_order(
-            actor=current_user,
-            idempotency_key=key,
-            render=lambda order: OrderDetailSchema().dump(present(order)),
-            **body,
-        )
-    except Exception:
-        if key:
-            idempotency.release(user_id=current_user.id, key=key)
-        raise
+    order, rendered = orders.place_order(
+        actor=current_user,
+        idempotency_key=key,
+        idempotency_body=body,
+        render=lambda order: OrderDetailSchema().dump(present(order)),
+        **body,
+    )
+    if order is None:  # the key's first request already answered: replay its response
+        response = jsonify(rendered)
+        response.headers["Idempotent-Replayed"] = "true"
+        return response, 202
     # Already dumped (the same body is stored for replays), so bypass the response schema.
     return jsonify(rendered), 202
 

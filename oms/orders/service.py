@@ -45,7 +45,12 @@ def next_number() -> str:
     if is_postgresql():
         n = db.session.scalar(sa.text("SELECT nextval('order_number_seq')"))
     else:
-        last = db.session.scalar(sa.select(sa.func.max(Order.number)))
+        # the longest number is the largest: as text, "ORD-1000000" sorts before "ORD-999999"
+        last = db.session.scalar(
+            sa.select(Order.number)
+            .order_by(sa.func.length(Order.number).desc(), Order.number.desc())
+            .limit(1)
+        )
         n = int(last.split("-")[1]) + 1 if last else 1
     return f"ORD-{n:06d}"
 
@@ -136,14 +141,23 @@ def place_order(
     customer_id: uuid.UUID | None = None,
     payment_collected: bool | None = None,
     idempotency_key: str | None = None,
+    idempotency_body: dict | None = None,
     render=None,
-) -> tuple[Order, dict | None]:
+) -> tuple[Order | None, dict | None]:
     """Accept an order in status ``pending`` with its lines and first history row, and write
     the reservation task to the outbox, all in one transaction. ``render(order)`` builds the
-    response stored for ``idempotency_key`` replays. Returns (order, rendered response)."""
+    response. With ``idempotency_key`` the key is claimed in that same transaction (for the
+    request ``idempotency_body``) and the response stored with it; a key already answered
+    returns (None, the stored response) and changes nothing. Returns (order, response)."""
     fields = {"customer_id": customer_id, "payment_collected": payment_collected}
     _check_staff_fields(actor, {k: v for k, v in fields.items() if v is not None}, tuple(fields))
     with transaction() as session:
+        if idempotency_key:
+            stored = idempotency.claim(
+                user_id=actor.id, key=idempotency_key, body=idempotency_body or {}
+            )
+            if stored is not None:
+                return None, stored.response_body
         if _staff(actor):
             if customer_id is None:
                 raise ValidationError(

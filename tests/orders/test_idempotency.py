@@ -84,37 +84,49 @@ def test_same_key_with_another_body_is_422(app_ctx, client, auth):
     assert again.get_json()["id"] == first.get_json()["id"]
 
 
-def test_key_whose_first_request_still_runs_is_409(app_ctx, client, auth):
+def test_key_whose_first_request_still_runs_is_409_with_retry_after(app_ctx, client, auth):
     customer = make_user(UserRole.CUSTOMER)
     product = make_product(stock=10)
     headers = auth.headers(customer.email, PASSWORD)
     body = order_body(product, 1)
-    # the first request has claimed the key and not finished yet
-    assert (
-        idempotency.claim(user_id=customer.id, key="in-flight", body=OrderCreateSchema().load(body))
-        is None
-    )
+    # the first request holds the key's claim in its still-open transaction
+    first = db.engine.connect()
+    transaction = first.begin()
+    lock_id = idempotency._lock_id(customer.id, "in-flight")
+    first.execute(sa.select(sa.func.pg_advisory_xact_lock(lock_id)))
+    try:
+        response = post(client, headers, body, "in-flight")
+        assert response.status_code == 409, response.get_json()
+        assert response.get_json()["error"]["code"] == "idempotency_in_progress"
+        assert response.get_json()["error"]["details"] == {"Idempotency-Key": ["in_progress"]}
+        assert response.headers["Retry-After"] == "1"
+        assert order_ids() == set()
+        assert reserved(product) == 0
+    finally:
+        transaction.rollback()  # the first request failed (or its process died)
+        first.close()
 
-    response = post(client, headers, body, "in-flight")
-
-    assert response.status_code == 409, response.get_json()
-    assert response.get_json()["error"]["code"] == "conflict"
-    assert order_ids() == set()
-    assert reserved(product) == 0
-    row = key_row(customer, "in-flight")
-    assert row is not None and row.response_status is None  # the other request's claim stays
+    # its claim went with its transaction: the retry goes ahead at once
+    retry = post(client, headers, body, "in-flight")
+    assert retry.status_code == 202, retry.get_json()
+    assert order_ids() == {retry.get_json()["id"]}
 
 
-def test_claim_of_a_request_that_died_is_taken_over(app_ctx, client, auth):
+def test_an_unfinished_claim_left_in_the_table_is_taken_over(app_ctx, client, auth):
+    """A row without a response (left by an older version that claimed in a transaction of
+    its own) never blocks the key."""
     customer = make_user(UserRole.CUSTOMER)
     product = make_product(stock=10)
     headers = auth.headers(customer.email, PASSWORD)
     body = order_body(product, 1)
-    idempotency.claim(user_id=customer.id, key="orphan", body=OrderCreateSchema().load(body))
-    db.session.execute(
-        sa.update(IdempotencyKey)
-        .where(IdempotencyKey.user_id == customer.id)
-        .values(created_at=utcnow() - idempotency.STALE_AFTER - timedelta(seconds=5))
+    db.session.add(
+        IdempotencyKey(
+            user_id=customer.id,
+            key="orphan",
+            request_hash=idempotency.request_hash(OrderCreateSchema().load(body)),
+            created_at=utcnow(),
+            expires_at=utcnow() + timedelta(hours=1),
+        )
     )
     db.session.commit()
 
@@ -123,6 +135,50 @@ def test_claim_of_a_request_that_died_is_taken_over(app_ctx, client, auth):
     assert response.status_code == 202, response.get_json()
     assert order_ids() == {response.get_json()["id"]}
     assert key_row(customer, "orphan").response_status == 202
+
+
+def test_a_database_failure_leaves_no_claim_behind(app_ctx, auth, monkeypatch):
+    """The database goes away after the key was claimed: the request fails, and once the
+    database is back the client's retry with the same key goes ahead at once."""
+    from sqlalchemy.engine import make_url
+
+    from oms import create_app
+    from oms.orders import service
+    from tests.conftest import TEST_DATABASE_URL, make_test_config
+    from tests.processes import TcpRelay
+
+    customer = make_user(UserRole.CUSTOMER)
+    product = make_product(stock=10)
+    url = make_url(TEST_DATABASE_URL)
+    relay = TcpRelay((url.host, url.port or 5432))
+    relayed = url.set(host="127.0.0.1", port=relay.port).render_as_string(hide_password=False)
+    app = create_app(make_test_config(SQLALCHEMY_DATABASE_URI=relayed))
+    client = app.test_client()
+    login = {"email": customer.email, "password": PASSWORD}
+    token = client.post("/api/v1/auth/login", json=login).get_json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+
+    real_total = service._total
+
+    def database_goes_away(items):  # after the claim, before the order is written
+        relay.cut()
+        return real_total(items)
+
+    monkeypatch.setattr(service, "_total", database_goes_away)
+    try:
+        failed = post(client, headers, order_body(product, 1), "flaky-network")
+        assert failed.status_code == 503, failed.get_json()
+        monkeypatch.setattr(service, "_total", real_total)
+        relay.restore()
+
+        retry = post(client, headers, order_body(product, 1), "flaky-network")
+        assert retry.status_code == 202, retry.get_json()
+        assert "Idempotent-Replayed" not in retry.headers
+    finally:
+        relay.cut()
+        with app.app_context():
+            db.engine.dispose()
+    assert order_ids() == {retry.get_json()["id"]}
 
 
 def test_keys_are_per_user(app_ctx, client, auth):

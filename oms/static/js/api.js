@@ -140,11 +140,7 @@ export function isDefinite(error) {
   if (!error) return true;
   const status = error.status || 0;
   if (status === 0 || status >= 500 || status === 408 || status === 429) return false;
-  if (status === 409) {
-    const marker = (error.details && error.details["Idempotency-Key"]) || [];
-    if (marker.includes("in_progress")) return false;
-    if (error.code === "conflict" && /idempotency-key/i.test(error.message || "")) return false;
-  }
+  if (status === 409 && error.code === "idempotency_in_progress") return false;
   return true;
 }
 
