@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app wsgi
 
-.PHONY: run test stack lint format clean screenshots
+.PHONY: run test test-fast stack lint format clean screenshots
 
 # Where `make run` and `make stack` serve the app: `make run PORT=8000 HOST=0.0.0.0`. Plain
 # assignments, so only the command line overrides them (csh sets HOST to the machine's name).
@@ -48,6 +48,12 @@ stack: $(VENV)/.installed
 
 test: $(VENV)/.installed-dev
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The inner loop: everything but the `slow` tests (processes, browser), on TEST_WORKERS
+# pytest-xdist workers, each with a database and Redis dbs of its own (tests/conftest.py).
+TEST_WORKERS ?= auto
+test-fast: $(VENV)/.installed-dev
+	$(BIN)/pytest -m "not slow" -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 # Screenshots of the three dashboards at desktop (1280 px) and phone (375 px) width into
 # docs/screenshots/: a throwaway SQLite app with demo orders, driven by Debian's Chromium.

@@ -12,6 +12,7 @@ import os
 import tempfile
 import time
 from collections.abc import Iterator
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
@@ -26,15 +27,86 @@ from oms.db import create_database_if_missing
 from oms.extensions import db
 from oms.limits import SETTINGS as RATELIMIT_SETTINGS
 
-TEST_DATABASE_URL = os.environ.get(
+SESSION_DATABASE_URL = os.environ.get(
     "OMS_TEST_DATABASE_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/oms_test"
 )
-TEST_REDIS_URL = os.environ.get("OMS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+SESSION_REDIS_URL = os.environ.get("OMS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 # The Celery broker gets a Redis db of its own: it is never flushed between tests, since kombu
 # keeps its queue bindings there.
+SESSION_BROKER_URL = os.environ.get("OMS_TEST_BROKER_URL", "redis://127.0.0.1:6379/14")
 TEST_MAIL_DIR = os.path.join(tempfile.gettempdir(), f"oms-test-mail-{os.getpid()}")
 TEST_EXPORT_DIR = os.path.join(tempfile.gettempdir(), f"oms-test-exports-{os.getpid()}")
-TEST_BROKER_URL = os.environ.get("OMS_TEST_BROKER_URL", "redis://127.0.0.1:6379/14")
+
+# pytest-xdist (`make test-fast`): every worker process truncates tables and flushes Redis
+# after each of its tests, so each gets a database and two Redis dbs of its own. The database
+# is the session's with the worker's id appended (oms_test -> oms_test_gw0). The Redis dbs come
+# from OMS_TEST_XDIST_REDIS_DBS when set (a comma-separated list, two per worker in worker
+# order: gw0 takes the first two for its Redis and broker, gw1 the next two, ...); otherwise
+# they are counted down from the lower of the session's two dbs, skipping db 0 (the development
+# default) and the session's own dbs: with the defaults 15 and 14, gw0 gets 13 and 12, gw1 11
+# and 10.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+
+
+def _redis_db(url: str) -> int:
+    return int(urlsplit(url).path.strip("/") or 0)
+
+
+def _with_redis_db(url: str, db: int) -> str:
+    return urlunsplit(urlsplit(url)._replace(path=f"/{db}"))
+
+
+def xdist_redis_dbs(worker: str, redis_url: str, broker_url: str, listed: str) -> list[int]:
+    """The two Redis dbs (Redis, broker) of xdist worker ``worker`` (``gw0``, ``gw1``, ...)."""
+    index = int(worker.removeprefix("gw"))
+    if listed:
+        dbs = [int(db) for db in listed.split(",") if db.strip()]
+    else:
+        session = {_redis_db(redis_url), _redis_db(broker_url)}
+        counted = [(min(session) - step) % 16 for step in range(1, 16)]
+        dbs = [db for db in counted if db != 0 and db not in session]
+    if len(dbs) < 2 * index + 2:
+        raise RuntimeError(
+            f"no Redis dbs left for xdist worker {worker}: set OMS_TEST_XDIST_REDIS_DBS "
+            "to a comma-separated list of two free dbs per worker, or run fewer workers"
+        )
+    return dbs[2 * index : 2 * index + 2]
+
+
+if XDIST_WORKER:
+    _url = make_url(SESSION_DATABASE_URL)
+    TEST_DATABASE_URL = _url.set(database=f"{_url.database}_{XDIST_WORKER}").render_as_string(
+        hide_password=False
+    )
+    _redis, _broker = xdist_redis_dbs(
+        XDIST_WORKER,
+        SESSION_REDIS_URL,
+        SESSION_BROKER_URL,
+        os.environ.get("OMS_TEST_XDIST_REDIS_DBS", ""),
+    )
+    TEST_REDIS_URL = _with_redis_db(SESSION_REDIS_URL, _redis)
+    TEST_BROKER_URL = (
+        _with_redis_db(SESSION_BROKER_URL, _broker)
+        if SESSION_BROKER_URL.startswith("redis")
+        else SESSION_BROKER_URL
+    )
+else:
+    TEST_DATABASE_URL = SESSION_DATABASE_URL
+    TEST_REDIS_URL = SESSION_REDIS_URL
+    TEST_BROKER_URL = SESSION_BROKER_URL
+
+
+# Fixtures that start processes (a Celery worker, a web server) or a browser: a test using one
+# is slow, whether or not its module says so, so `make test-fast` (-m "not slow") never starts them.
+PROCESS_FIXTURES = frozenset({"worker", "web", "live_app", "browser"})
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by mark
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that uses a process-starting fixture ``slow``."""
+    for item in items:
+        if PROCESS_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 def ensure_database(url: str) -> None:
