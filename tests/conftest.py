@@ -17,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 import redis
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy.engine import make_url
@@ -278,6 +278,41 @@ def client(app) -> FlaskClient:
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+class TokenActions:
+    """Tokens for a user without an HTTP login: the pair the app issues at login
+    (``oms.auth.tokens.issue_tokens``: same identity, ``sid`` and ``role`` claims), signed with
+    the test app's key. Use ``auth`` where the login itself is under test."""
+
+    def __init__(self, app: Flask):
+        self._app = app
+
+    def issue(self, user, *, sid: str | None = None) -> dict:
+        """``{"access_token": ..., "refresh_token": ...}`` for ``user`` (a ``User``)."""
+        from oms.auth.tokens import issue_tokens
+
+        if has_app_context():
+            return issue_tokens(user, sid=sid)
+        with self._app.app_context():
+            return issue_tokens(user, sid=sid)
+
+    def headers(self, user, *, sid: str | None = None) -> dict:
+        """Bearer headers with a fresh access token for ``user``."""
+        return {"Authorization": f"Bearer {self.issue(user, sid=sid)['access_token']}"}
+
+
+@pytest.fixture
+def tokens(app) -> TokenActions:
+    return TokenActions(app)
+
+
+@pytest.fixture
+def drain_outbox(app_ctx):
+    """``drain_outbox()`` hands every unsent outbox message over now (tests/outbox.py)."""
+    from tests.outbox import drain_outbox
+
+    return drain_outbox
 
 
 class AuthActions:

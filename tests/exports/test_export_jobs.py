@@ -10,7 +10,6 @@ import sqlalchemy as sa
 
 from oms import create_app, events
 from oms.auth.enums import UserRole
-from oms.db import transaction
 from oms.exports import service as exports
 from oms.exports.models import ExportJob
 from oms.exports.query import LINE_COLUMNS, ORDER_COLUMNS
@@ -22,6 +21,7 @@ from oms.outbox.models import OutboxMessage
 from tests.conftest import make_test_config
 from tests.exports.helpers import expected_rows, load_orders, parse_csv, run_task
 from tests.factories import PASSWORD, insert_order, make_customer, make_product, make_user
+from tests.outbox import transaction_without_dispatch
 
 URL = "/api/v1/reports/exports"
 
@@ -265,9 +265,8 @@ def test_delete_removes_a_finished_export_and_its_file(client, admin, export_dir
 
 def _queued_without_dispatch(admin, **fields) -> uuid.UUID:
     """An export queued as the API does, whose process "dies" before handing the task over."""
-    with transaction():
+    with transaction_without_dispatch():
         job = exports.create(actor=admin.user, **fields)
-        db.session.info.pop("oms_after_commit", None)
     return job.id
 
 

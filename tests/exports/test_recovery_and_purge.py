@@ -11,21 +11,21 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from oms import events
-from oms.db import transaction, utcnow
+from oms.db import utcnow
 from oms.exports import service as exports
 from oms.exports.enums import ExportStatus
 from oms.exports.models import ExportJob
 from oms.extensions import db
 from tests.exports.helpers import load_orders, run_task
+from tests.outbox import transaction_without_dispatch
 
 STALE = timedelta(seconds=300)
 
 
 def _queued(admin, **fields) -> uuid.UUID:
     """A queued export whose task has not reached a worker yet."""
-    with transaction():
+    with transaction_without_dispatch():
         job = exports.create(actor=admin.user, filters={}, **fields)
-        db.session.info.pop("oms_after_commit", None)
     return job.id
 
 
