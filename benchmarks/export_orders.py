@@ -91,6 +91,7 @@ class GeneratedFile:
         self._buffer = b""
 
     def read(self, size: int = 65536) -> bytes:
+        """Up to ``size`` bytes of CSV, as a file's ``read`` gives them."""
         while len(self._buffer) < size:
             chunk = "".join(line for _, line in zip(range(2000), self._lines, strict=False))
             if not chunk:
@@ -238,7 +239,7 @@ def _export_child(per_line: bool, export_dir: str, results) -> None:
         if admin is None:
             admin = auth_service.create_user(
                 email="bench-admin@example.com",
-                password="bench-pass-123",
+                password="bench-pass-123",  # noqa: S106 (the benchmark's throwaway admin)
                 role=UserRole.ADMIN,
                 first_name="Bench",
                 last_name="Admin",

@@ -39,12 +39,14 @@ def configure_proxy(app: Flask) -> None:
 
 
 def configure_logger(app: Flask) -> None:
+    """JSON log lines at ``OMS_LOG_LEVEL``."""
     from oms.logging import configure_logging
 
     configure_logging(app.config["OMS_LOG_LEVEL"])
 
 
 def register_extensions(app: Flask) -> None:
+    """Bind the unbound extensions (database, JWT, limiter, Celery, Socket.IO) to ``app``."""
     from oms import models  # noqa: F401  (mappers must know every table)
     from oms.auth import tokens
     from oms.extensions import api, celery_init_app, db, jwt, limiter, migrate, socketio
@@ -71,12 +73,14 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_realtime(app: Flask) -> None:
+    """Relay published events to the Socket.IO rooms."""
     from oms.realtime.relay import register_relay
 
     register_relay()
 
 
 def register_request_hooks(app: Flask) -> None:
+    """Content checks and request logging around every request."""
     from oms.api.content import register_content_checks
     from oms.logging import register_request_logging
 
@@ -85,12 +89,14 @@ def register_request_hooks(app: Flask) -> None:
 
 
 def register_errorhandlers(app: Flask) -> None:
+    """The one error envelope for every error."""
     from oms.errors import register_error_handlers
 
     register_error_handlers(app)
 
 
 def register_blueprints(app: Flask) -> None:
+    """The API, the pages and the metrics endpoint."""
     from oms.api import auth, customers, docs, health, orders, products, users
     from oms.extensions import api
     from oms.metrics import register_metrics
@@ -115,6 +121,7 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
+    """The ``flask`` CLI commands (users, database, demo)."""
     from oms.cli import register_cli
 
     register_cli(app)

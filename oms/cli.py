@@ -69,6 +69,7 @@ def create_database() -> None:
 
 
 def register_cli(app: Flask) -> None:
+    """Add the ``users``, ``database`` and ``demo`` command groups to ``app``."""
     app.cli.add_command(users_cli)
     app.cli.add_command(database_cli)
     app.cli.add_command(demo_cli)

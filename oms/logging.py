@@ -22,6 +22,7 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, msg, plus whatever ``extra`` carried."""
 
     def format(self, record: logging.LogRecord) -> str:
+        """One JSON object per line for ``record``."""
         line = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),

@@ -101,6 +101,8 @@ def queue_depths() -> dict[str, int]:
 
 
 def task_counts() -> dict[tuple[str, str], int]:
+    """Task outcomes by (task name, state): counted in Redis by every worker, or in this
+    process when there is no Redis."""
     from oms.redis_store import redis_client, redis_key
 
     client = redis_client()
@@ -165,4 +167,5 @@ def metrics():
 
 
 def register_metrics(app: Flask) -> None:
+    """Serve ``/metrics``."""
     app.register_blueprint(blp)

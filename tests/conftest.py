@@ -156,11 +156,11 @@ def _database() -> str:
 
 
 @pytest.fixture(scope="session")
-def app(_database) -> Iterator[Flask]:
+def app(_database) -> Flask:
     app = create_app(make_test_config())
     with app.app_context():
         upgrade()
-    yield app
+    return app
 
 
 STOCK_INVARIANT_SQL = """

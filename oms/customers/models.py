@@ -43,4 +43,5 @@ class Customer(UUIDPrimaryKey, Timestamps, db.Model):
 
     @property
     def full_name(self) -> str:
+        """First and last name, as shown on pages and in emails."""
         return f"{self.first_name} {self.last_name}".strip()

@@ -131,8 +131,8 @@ def update(
     email: str | None = None,
     first_name: str | None = None,
     last_name: str | None = None,
-    phone: str | None | object = _UNSET,
-    address: dict | None | object = _UNSET,
+    phone: str | object | None = _UNSET,
+    address: dict | object | None = _UNSET,
 ) -> Customer:
     """Change the given fields; a new email must be unused (ConflictError). ``phone`` and
     ``address`` may be None to clear them."""

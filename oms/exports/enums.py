@@ -4,6 +4,8 @@ from enum import StrEnum
 
 
 class ExportStatus(StrEnum):
+    """Where an export job is in its run."""
+
     QUEUED = "queued"  # written with its task to the outbox, waiting for a worker
     RUNNING = "running"  # a worker is writing the file; heartbeat_at says it is alive
     FINISHED = "finished"  # the file is complete and may be downloaded

@@ -47,6 +47,7 @@ def job_id_of(path: Path) -> uuid.UUID | None:
 
 
 def remove(path: Path) -> None:
+    """Delete ``path``; a file already gone is fine."""
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
 

@@ -49,6 +49,7 @@ class RowCountingWriter:
         return max(self.writes - 1, 0)
 
     def write(self, data: bytes) -> int:
+        """Buffer ``data``; returns its length, as a file's ``write`` does."""
         self.writes += 1
         self._chunks.append(data)
         self._buffered += len(data)
@@ -58,6 +59,7 @@ class RowCountingWriter:
         return len(data)
 
     def flush(self) -> None:
+        """Hand what is buffered to the sink in one write."""
         if self._chunks:
             self._sink.write(b"".join(self._chunks))
             self._chunks.clear()

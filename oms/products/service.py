@@ -153,7 +153,7 @@ def update(
     *,
     product_id: uuid.UUID | str,
     name: str | None = None,
-    description: str | None | object = _UNSET,
+    description: str | object | None = _UNSET,
     price: Decimal | None = None,
     inventory_count: int | None = None,
     add_units: int | None = None,

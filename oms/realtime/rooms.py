@@ -11,10 +11,12 @@ CATALOGUE_ROOM = "catalogue"  # everyone logged in: availability of products on 
 
 
 def customer_room(customer_id: str) -> str:
+    """The Socket.IO room of every live connection of one customer."""
     return f"customer:{customer_id}"
 
 
 def user_room(user_id: str) -> str:
+    """The Socket.IO room of every live connection of one user."""
     return f"user:{user_id}"
 
 

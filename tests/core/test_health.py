@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from oms import create_app
 from tests.conftest import make_test_config
 
@@ -18,7 +20,8 @@ def test_readyz_checks_database_and_redis(client):
     assert response.get_json() == {"status": "ready", "checks": {"database": "ok", "redis": "ok"}}
 
 
-def test_readyz_is_503_and_names_what_is_down(_database):
+@pytest.mark.usefixtures("_database")
+def test_readyz_is_503_and_names_what_is_down():
     app = create_app(
         make_test_config(
             OMS_REDIS_URL="redis://127.0.0.1:1/0",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -77,15 +78,13 @@ def test_check_constraints_guard_stock(app_ctx):
 
     product = make_product(stock=3)
     for bad in ({"reserved_count": 4}, {"inventory_count": -1}, {"reserved_count": -1}):
-        try:
-            with db.engine.begin() as conn:
-                conn.execute(
-                    sa.update(type(product)).where(type(product).id == product.id).values(**bad)
-                )
-        except IntegrityError as exc:
-            assert "violates check constraint" in str(exc)
-        else:
-            raise AssertionError(f"{bad} was accepted")
+        with (
+            pytest.raises(IntegrityError, match="violates check constraint"),
+            db.engine.begin() as conn,
+        ):
+            conn.execute(
+                sa.update(type(product)).where(type(product).id == product.id).values(**bad)
+            )
 
 
 def test_sqlite_upgrade_and_downgrade(tmp_path):

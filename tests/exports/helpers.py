@@ -118,8 +118,8 @@ def expected_rows(*, per_line: bool = False, where: Callable[[Order], bool] | No
             continue
         for item in sorted(order.items, key=lambda i: (i.created_at, i.id)):
             rows.append(
-                base
-                + [
+                [
+                    *base,
                     neutral(item.product.name),
                     str(item.quantity),
                     f"{item.unit_price:.2f}",

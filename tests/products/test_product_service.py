@@ -150,10 +150,15 @@ def test_refused_stock_change_publishes_nothing(app, delivered):
 
 def test_a_rolled_back_transaction_publishes_nothing(app, delivered):
     product = make_product(stock=3)
-    with pytest.raises(RuntimeError), transaction():
-        product.inventory_count = 1
-        service.publish_stock(product)
-        raise RuntimeError("the use case failed after publishing")
+
+    def publish_then_fail() -> None:
+        with transaction():
+            product.inventory_count = 1
+            service.publish_stock(product)
+            raise RuntimeError("the use case failed after publishing")
+
+    with pytest.raises(RuntimeError):
+        publish_then_fail()
     assert delivered == []
     db.session.expire_all()
     assert db.session.get(Product, product.id).inventory_count == 3
