@@ -9,12 +9,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from oms.auth.enums import UserRole
 from oms.db import Timestamps, UUIDPrimaryKey, str_enum
-from oms.extensions import db
+from oms.orm import Model
 
 user_role_enum = str_enum(UserRole, "user_role")
 
 
-class User(UUIDPrimaryKey, Timestamps, db.Model):
+class User(UUIDPrimaryKey, Timestamps, Model):
     """Someone who logs in. ``is_active`` lets an admin switch an account off without losing
     the orders and history rows that point at it (an addition to the design document)."""
 
@@ -34,10 +34,11 @@ class User(UUIDPrimaryKey, Timestamps, db.Model):
 
     @property
     def full_name(self) -> str:
+        """First and last name, as shown on pages."""
         return f"{self.first_name} {self.last_name}".strip()
 
 
-class RevokedToken(db.Model):
+class RevokedToken(Model):
     """A revoked token id (``jti``) or login session id (``sid``), kept until it would expire."""
 
     __tablename__ = "revoked_tokens"

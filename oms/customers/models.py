@@ -8,10 +8,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from oms.db import Timestamps, UUIDPrimaryKey
-from oms.extensions import db
+from oms.orm import Model
 
 
-class Customer(UUIDPrimaryKey, Timestamps, db.Model):
+class Customer(UUIDPrimaryKey, Timestamps, Model):
     """A customer. ``user_id`` links the record to the login of a self-registered customer
     (staff may create customers who never log in); it is an addition to the design document."""
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from oms.db import CreatedAt, UUIDPrimaryKey, str_enum
 from oms.exports.enums import ExportStatus
-from oms.extensions import db
+from oms.orm import Model
 
 export_status_enum = str_enum(ExportStatus, "export_status")
 
@@ -24,7 +24,7 @@ def progress_percent(rows_written: int, total_rows: int | None) -> int:
     return min(100, rows_written * 100 // total_rows)
 
 
-class ExportJob(UUIDPrimaryKey, CreatedAt, db.Model):
+class ExportJob(UUIDPrimaryKey, CreatedAt, Model):
     """One CSV export of orders. ``filters`` are those of ``GET /api/v1/orders`` as JSON;
     ``attempts`` counts the runs a worker started (a run whose worker was lost is retried
     until ``OMS_EXPORT_MAX_ATTEMPTS``); ``heartbeat_at`` moves while the running worker makes

@@ -9,10 +9,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from oms.db import CreatedAt, UUIDPrimaryKey
-from oms.extensions import db
+from oms.orm import Model
 
 
-class Notification(UUIDPrimaryKey, CreatedAt, db.Model):
+class Notification(UUIDPrimaryKey, CreatedAt, Model):
     """One message to a customer; ``dedupe_key`` names what it is about
     (``order-status:<order id>:<status>``), and ``sent_at`` is set once it left."""
 

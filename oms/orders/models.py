@@ -10,13 +10,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from oms.db import CreatedAt, Money, Timestamps, UUIDPrimaryKey, str_enum, utcnow
-from oms.extensions import db
 from oms.orders.enums import OrderStatus
+from oms.orm import Model
 
 order_status_enum = str_enum(OrderStatus, "order_status")
 
 
-class Order(UUIDPrimaryKey, Timestamps, db.Model):
+class Order(UUIDPrimaryKey, Timestamps, Model):
     """An order; ``number`` (``ORD-000123``) is what people read out on the phone."""
 
     __tablename__ = "orders"
@@ -63,7 +63,7 @@ class Order(UUIDPrimaryKey, Timestamps, db.Model):
 sa.Index("ix_orders_created_at", Order.created_at)
 
 
-class OrderItem(UUIDPrimaryKey, CreatedAt, db.Model):
+class OrderItem(UUIDPrimaryKey, CreatedAt, Model):
     """One line: a product, how many, and the price it was sold at (from the catalogue)."""
 
     __tablename__ = "order_items"
@@ -87,7 +87,7 @@ class OrderItem(UUIDPrimaryKey, CreatedAt, db.Model):
     product = relationship("Product")
 
 
-class OrderStatusHistory(UUIDPrimaryKey, CreatedAt, db.Model):
+class OrderStatusHistory(UUIDPrimaryKey, CreatedAt, Model):
     """One transition: old and new status, who made it (NULL: the system), and why."""
 
     __tablename__ = "order_status_history"
@@ -106,7 +106,7 @@ class OrderStatusHistory(UUIDPrimaryKey, CreatedAt, db.Model):
     order: Mapped[Order] = relationship(back_populates="history")
 
 
-class IdempotencyKey(db.Model):
+class IdempotencyKey(Model):
     """A client's ``Idempotency-Key`` for ``POST /orders``, per user: the first request's body
     hash and, once it finished, its response to replay."""
 

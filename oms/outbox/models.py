@@ -8,10 +8,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from oms.db import CreatedAt
-from oms.extensions import db
+from oms.orm import Model
 
 
-class OutboxMessage(CreatedAt, db.Model):
+class OutboxMessage(CreatedAt, Model):
     """A task to hand to the broker; ``sent_at`` stays NULL until the broker accepted it."""
 
     __tablename__ = "outbox_messages"

@@ -8,10 +8,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from oms.db import Money, Timestamps, UUIDPrimaryKey
-from oms.extensions import db
+from oms.orm import Model
 
 
-class Product(UUIDPrimaryKey, Timestamps, db.Model):
+class Product(UUIDPrimaryKey, Timestamps, Model):
     """A sellable product. The check constraints are the last line of defence for stock;
     the inventory service refuses bad changes before they reach them."""
 
