@@ -60,9 +60,12 @@ test-fast: $(VENV)/.installed-dev
 screenshots: $(VENV)/.installed-dev
 	$(BIN)/python -m tests.e2e.screenshots --out docs/screenshots
 
+# Style, the layering and the types; CI and .pre-commit-config.yaml run the same four.
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 format: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix .
