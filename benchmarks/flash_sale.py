@@ -102,7 +102,7 @@ def prepare(app, orders: int, stock: int) -> None:
 def drain(batch: int) -> None:
     """Reserve pending orders until none is left, ``batch`` orders per transaction."""
     from oms.extensions import db
-    from oms.inventory.service import reserve_pending_orders
+    from oms.orders.actions import reserve_orders as reserve_pending_orders
     from oms.orders.enums import OrderStatus
     from oms.orders.models import Order
 

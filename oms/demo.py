@@ -8,7 +8,7 @@ What ``load()`` writes, in one transaction, once (a second run sees the admin an
 - twelve products, a few of them (the scarce burr grinder and travel tumbler among them) low
   on stock at the end;
 - about 300 orders from the last 29 days in every status, numbered by
-  ``oms.orders.service.next_number()`` in the order they arrived, lines priced from the
+  ``oms.orders.actions.next_number()`` in the order they arrived, lines priced from the
   catalogue, shipped to the customer's address, with one status-history row per transition.
 
 How the orders come about: a small simulation replays the month in time order, drawing from
@@ -56,9 +56,9 @@ from oms.customers import service as customers_service
 from oms.customers.models import Customer
 from oms.db import transaction, utcnow
 from oms.inventory import service as inventory
+from oms.orders.actions import next_number
 from oms.orders.enums import OrderStatus
 from oms.orders.models import Order, OrderItem, OrderStatusHistory
-from oms.orders.service import next_number
 from oms.products.models import Product
 from workflows.order_lifecycle import apply
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, g, jsonify, request
+from flask import Flask, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger("oms.errors")
@@ -94,14 +94,20 @@ def error_response(status: int, code: str, message: str, details: dict | None = 
 
 # Paths that keep the JSON envelope; every other path is a browser page with an HTML error page.
 _JSON_PATHS = ("/api/", "/healthz", "/readyz", "/metrics", "/socket.io")
+_ERROR_PAGE_KEY = "oms_error_page"
+
+
+def register_error_page(app: Flask, render) -> None:
+    """Let the browser pages render errors outside ``/api/`` as HTML: ``render(status, code,
+    message)`` returns (response, status). The web blueprint registers its own."""
+    app.extensions[_ERROR_PAGE_KEY] = render
 
 
 def _respond(status: int, code: str, message: str, details: dict | None = None):
     """The envelope for the API, a friendly HTML page for browser routes."""
-    if not request.path.startswith(_JSON_PATHS):
-        from oms.web.error_pages import render_error_page
-
-        return render_error_page(status, code, message)
+    render_page = current_app.extensions.get(_ERROR_PAGE_KEY)
+    if render_page is not None and not request.path.startswith(_JSON_PATHS):
+        return render_page(status, code, message)
     return error_response(status, code, message, details)
 
 

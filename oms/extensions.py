@@ -13,7 +13,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
 from oms import limits
-from oms.api.base import Api
+from oms.openapi import Api
 
 
 class Base(DeclarativeBase):

@@ -19,9 +19,9 @@ from typing import Any
 import marshmallow as ma
 import sqlalchemy as sa
 
-from oms.api.base import StrictSchema
 from oms.errors import ValidationError
 from oms.extensions import db
+from oms.schemas import StrictSchema
 
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 200

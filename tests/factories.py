@@ -101,7 +101,7 @@ def make_order(customer_user, lines, *, status=None, staff=None):
     ``lines`` ``[(product, quantity), ...]``, then moved to ``status`` through the lifecycle, so
     stock and history are what the real flow leaves. ``pending`` is written without its
     reservation task. Needs the eager app (the reservation runs at once)."""
-    from oms.orders import service as orders
+    from oms.orders import actions as orders
     from oms.orders.enums import OrderStatus
     from oms.outbox.models import OutboxMessage
 
@@ -111,15 +111,15 @@ def make_order(customer_user, lines, *, status=None, staff=None):
         from oms.extensions import db
 
         with transaction():
-            order, _ = orders.place_order(
+            order = orders.place_order(
                 actor=customer_user, items=items, shipping_address=ADDRESS
-            )
+            ).order
             # drop the reservation task before commit: the order stays pending
             db.session.flush()
             db.session.query(OutboxMessage).delete()
             db.session.info.pop("oms_after_commit", None)
         return order
-    order, _ = orders.place_order(actor=customer_user, items=items, shipping_address=ADDRESS)
+    order = orders.place_order(actor=customer_user, items=items, shipping_address=ADDRESS).order
     if order.status != OrderStatus.PLACED:
         assert status == order.status, f"order ended {order.status}, wanted {status}"
         return order

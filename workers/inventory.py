@@ -8,10 +8,8 @@ import sqlalchemy as sa
 from celery import shared_task
 
 from oms.errors import ConflictError
-from oms.extensions import db
-from oms.inventory import service as inventory
+from oms.orders import actions, queries
 from oms.orders.enums import OrderStatus
-from oms.orders.models import Order
 
 # Transient database trouble (connection lost, failover, lock storms) is retried with backoff.
 TRANSIENT = (sa.exc.OperationalError, sa.exc.InterfaceError, ConflictError)
@@ -29,10 +27,10 @@ TRANSIENT = (sa.exc.OperationalError, sa.exc.InterfaceError, ConflictError)
 def reserve_order(self, order_id: str) -> str | None:
     """Reserve stock for one pending order (placed or rejected); a second run changes nothing."""
     key = uuid.UUID(order_id)
-    decided = inventory.reserve_pending_orders(order_ids=[key], limit=1)
+    decided = actions.reserve_orders(order_ids=[key], limit=1)
     if decided:
         return decided[0][1].value
-    status = db.session.scalar(sa.select(Order.status).where(Order.id == key))
+    status = queries.status_of(order_id=key)
     if status == OrderStatus.PENDING:
         # Another transaction holds the order row (an edit, or another worker): try again soon.
         raise self.retry(countdown=1)
@@ -45,7 +43,7 @@ def reserve_pending(batch_size: int = 200, max_batches: int = 50) -> int:
     one transaction reserves a whole batch)."""
     total = 0
     for _ in range(max_batches):
-        decided = inventory.reserve_pending_orders(limit=batch_size)
+        decided = actions.reserve_orders(limit=batch_size)
         total += len(decided)
         if len(decided) < batch_size:
             break

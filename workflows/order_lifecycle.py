@@ -21,7 +21,18 @@ from statemachine.exceptions import TransitionNotAllowed
 from oms.auth.enums import UserRole
 from oms.orders.enums import OrderStatus
 
-STAFF_ROLES = frozenset({UserRole.STAFF, UserRole.ADMIN})
+# The statuses whose arrival the customer is told of (notifications.order_status); pending is
+# the answer to their own submission.
+NOTIFY_CUSTOMER = frozenset(
+    {
+        OrderStatus.PLACED,
+        OrderStatus.REJECTED,
+        OrderStatus.PICKED,
+        OrderStatus.SHIPPED,
+        OrderStatus.DELIVERED,
+        OrderStatus.CANCELLED,
+    }
+)
 
 
 class OrderLifecycle(StateMachine):
@@ -50,7 +61,7 @@ class OrderLifecycle(StateMachine):
         return actor_role is None
 
     def by_staff(self, actor_role: UserRole | None = None) -> bool:
-        return actor_role in STAFF_ROLES
+        return actor_role is not None and actor_role.is_staff
 
     def by_staff_or_owner(self, actor_role: UserRole | None = None, is_owner: bool = False) -> bool:
         return self.by_staff(actor_role) or (actor_role == UserRole.CUSTOMER and is_owner)

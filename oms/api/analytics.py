@@ -5,9 +5,10 @@ from __future__ import annotations
 import marshmallow as ma
 
 from oms.analytics import service
-from oms.api.base import Blueprint, StrictSchema
 from oms.auth.access import require_role
 from oms.auth.enums import UserRole
+from oms.openapi import Blueprint
+from oms.schemas import StrictSchema
 
 blp = Blueprint("analytics", __name__, description="Order analytics (admins only)")
 

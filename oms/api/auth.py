@@ -6,7 +6,6 @@ from flask import current_app, jsonify
 from flask_jwt_extended import current_user, get_jwt, unset_jwt_cookies
 
 from oms import limits
-from oms.api.base import Blueprint
 from oms.auth import service
 from oms.auth.access import require_role
 from oms.auth.schemas import (
@@ -19,6 +18,7 @@ from oms.auth.schemas import (
 )
 from oms.auth.tokens import issue_tokens, set_token_cookies
 from oms.extensions import limiter
+from oms.openapi import Blueprint
 
 blp = Blueprint("auth", __name__, description="Log in, log out, refresh tokens, register")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from oms.api.base import Blueprint
 from oms.auth.access import STAFF_ROLES, require_role
 from oms.auth.enums import UserRole
 from oms.customers import service
@@ -13,6 +12,7 @@ from oms.customers.schemas import (
     CustomerSchema,
     CustomerUpdateSchema,
 )
+from oms.openapi import Blueprint
 from oms.pagination import page_schema, paginate
 
 blp = Blueprint("customers", __name__, description="Customer records (staff and admins)")

@@ -8,11 +8,10 @@ from __future__ import annotations
 from flask import jsonify, request
 from flask_jwt_extended import current_user
 
-from oms.api.base import Blueprint
 from oms.auth.access import STAFF_ROLES, require_role
 from oms.errors import ValidationError
-from oms.orders import lifecycle
-from oms.orders import service as orders
+from oms.openapi import Blueprint
+from oms.orders import actions, queries
 from oms.orders.models import Order
 from oms.orders.schemas import (
     OrderCreateSchema,
@@ -38,12 +37,6 @@ SORTS = {
 OrderPageSchema = page_schema(OrderSchema, "OrderPage")
 
 
-def present(order: Order) -> Order:
-    """Attach what the caller may do next, for clients that offer only allowed actions."""
-    order.allowed_statuses = lifecycle.allowed_statuses(order, current_user)
-    return order
-
-
 def _page(query, args) -> dict:
     page = paginate(
         query,
@@ -53,7 +46,7 @@ def _page(query, args) -> dict:
         id_column=Order.id,
     )
     for order in page.items:
-        present(order)
+        queries.present(order, current_user)
     return page.as_dict()
 
 
@@ -65,7 +58,7 @@ def list_orders(args):
     """Orders, newest first by default; filter, search (`q`: order number, customer or product
     name) and sort (`created_at`, `total_amount`, `number`, `status_updated_at`)."""
     filters = {k: v for k, v in args.items() if k not in ("limit", "cursor", "sort")}
-    return _page(orders.get_all(actor=current_user, **filters), args)
+    return _page(queries.get_all(actor=current_user, **filters), args)
 
 
 def _idempotency_key() -> str | None:
@@ -98,20 +91,11 @@ def _idempotency_key() -> str | None:
 def create_order(body):
     """Submit an order. It is accepted as `pending` (202) and a worker reserves its stock,
     moving it to `placed` or `rejected`. More than is available right now is a 409."""
-    key = _idempotency_key()
-    order, rendered = orders.place_order(
-        actor=current_user,
-        idempotency_key=key,
-        idempotency_body=body,
-        render=lambda order: OrderDetailSchema().dump(present(order)),
-        **body,
-    )
-    if order is None:  # the key's first request already answered: replay its response
-        response = jsonify(rendered)
+    placement = actions.place_order(actor=current_user, idempotency_key=_idempotency_key(), **body)
+    response = jsonify(placement.response)  # already rendered (and stored for replays)
+    if placement.replayed:
         response.headers["Idempotent-Replayed"] = "true"
-        return response, 202
-    # Already dumped (the same body is stored for replays), so bypass the response schema.
-    return jsonify(rendered), 202
+    return response, 202
 
 
 @blp.route("/<uuid:order_id>", methods=["GET"])
@@ -119,7 +103,7 @@ def create_order(body):
 @blp.response(200, OrderDetailSchema)
 def get_order(order_id):
     """One order with its lines and status history."""
-    return present(orders.get(order_id=order_id, actor=current_user))
+    return queries.present(queries.get(order_id=order_id, actor=current_user), current_user)
 
 
 @blp.route("/<uuid:order_id>", methods=["PUT"])
@@ -129,8 +113,8 @@ def get_order(order_id):
 def update_order(body, order_id):
     """Change the shipping address, payment_collected (staff), or the lines while the order is
     pending or placed (re-reserving stock)."""
-    orders.update(order_id=order_id, actor=current_user, **body)
-    return present(orders.get(order_id=order_id, actor=current_user))
+    actions.update_order(order_id=order_id, actor=current_user, **body)
+    return queries.present(queries.get(order_id=order_id, actor=current_user), current_user)
 
 
 @blp.route("/<uuid:order_id>/status", methods=["PATCH"])
@@ -140,8 +124,8 @@ def update_order(body, order_id):
 def change_status(body, order_id):
     """Move the order to `status` (picked, shipped, delivered, cancelled). A transition the
     lifecycle refuses is a 409 naming the current status and the allowed next ones."""
-    orders.change_status(order_id=order_id, actor=current_user, **body)
-    return present(orders.get(order_id=order_id, actor=current_user))
+    actions.change_status(order_id=order_id, actor=current_user, **body)
+    return queries.present(queries.get(order_id=order_id, actor=current_user), current_user)
 
 
 @customer_orders_blp.route("/<uuid:customer_id>/orders", methods=["GET"])
@@ -150,4 +134,4 @@ def change_status(body, order_id):
 @customer_orders_blp.response(200, OrderPageSchema)
 def customer_order_history(args, customer_id):
     """A customer's orders, newest first."""
-    return _page(orders.customer_history(actor=current_user, customer_id=customer_id), args)
+    return _page(queries.customer_history(actor=current_user, customer_id=customer_id), args)

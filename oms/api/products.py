@@ -11,9 +11,9 @@ from __future__ import annotations
 from flask import jsonify
 from flask_jwt_extended import current_user
 
-from oms.api.base import Blueprint
 from oms.auth.access import STAFF_ROLES, require_role
 from oms.auth.enums import UserRole
+from oms.openapi import Blueprint
 from oms.pagination import page_schema, paginate
 from oms.products import service
 from oms.products.models import Product

@@ -10,7 +10,6 @@ from __future__ import annotations
 from flask import Response, send_file, url_for
 from flask_jwt_extended import current_user
 
-from oms.api.base import Blueprint, ErrorSchema
 from oms.auth.access import require_role
 from oms.auth.enums import UserRole
 from oms.db import utcnow
@@ -19,7 +18,9 @@ from oms.exports import service as exports
 from oms.exports.models import ExportJob
 from oms.exports.schemas import DirectExportQuerySchema, ExportCreateSchema, ExportJobSchema
 from oms.extensions import db
+from oms.openapi import Blueprint
 from oms.pagination import PageQuerySchema, page_schema, paginate
+from oms.schemas import ErrorSchema
 
 blp = Blueprint("reports", __name__, description="Order exports (admins only)")
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask_jwt_extended import current_user
 
-from oms.api.base import Blueprint
 from oms.auth import service
 from oms.auth.access import require_role
 from oms.auth.enums import UserRole
 from oms.auth.models import User
 from oms.auth.schemas import UserCreateSchema, UserListQuerySchema, UserSchema, UserUpdateSchema
+from oms.openapi import Blueprint
 from oms.pagination import page_schema, paginate
 
 blp = Blueprint("users", __name__, description="User accounts (admins only)")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from oms.api.base import StrictSchema
 from oms.auth.enums import UserRole
 from oms.pagination import PageQuerySchema
+from oms.schemas import StrictSchema
 
 
 class LoginSchema(StrictSchema):

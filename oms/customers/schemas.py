@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from oms.api.base import StrictSchema, validate_not_blank
 from oms.auth.schemas import AddressSchema
 from oms.pagination import PageQuerySchema
+from oms.schemas import StrictSchema, validate_not_blank
 
 
 def _email_field(**kwargs) -> ma.fields.Email:

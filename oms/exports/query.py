@@ -6,7 +6,7 @@ free text is neutralised in SQL against spreadsheet formula injection: a cell th
 ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading ``'``.
 
 The filters are not written again here: the WHERE clause is the one
-:func:`oms.orders.service.get_all` builds for ``GET /api/v1/orders``. The tables joined for the
+:func:`oms.orders.queries.get_all` builds for ``GET /api/v1/orders``. The tables joined for the
 columns are aliased, so the filters' own subqueries (search by customer or product name, by
 product) never correlate with them and keep exactly the listing's meaning.
 """
@@ -23,7 +23,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from oms.auth.models import User
 from oms.customers.models import Customer
 from oms.extensions import db
-from oms.orders import service as orders
+from oms.orders import queries as order_queries
 from oms.orders.models import Order, OrderItem
 from oms.products.models import Product
 
@@ -160,8 +160,8 @@ def flat_address(fields: dict) -> sa.ColumnElement:
 
 def order_filter(actor: User, filters: dict) -> sa.ColumnElement[bool] | None:
     """The WHERE clause of ``GET /api/v1/orders`` for ``actor`` and ``filters``, taken from
-    :func:`oms.orders.service.get_all` so the two can never disagree."""
-    listing = orders.get_all(actor=actor, **filters)
+    :func:`oms.orders.queries.get_all` so the two can never disagree."""
+    listing = order_queries.get_all(actor=actor, **filters)
     froms = listing.get_final_froms()
     if froms != [Order.__table__]:
         # get_all grew a join: its WHERE clause would need that join here too

@@ -5,9 +5,9 @@ from __future__ import annotations
 import marshmallow as ma
 from flask import url_for
 
-from oms.api.base import StrictSchema
 from oms.exports.enums import ExportStatus
 from oms.orders.schemas import OrderListQuerySchema
+from oms.schemas import StrictSchema
 
 
 class OrderExportFiltersSchema(OrderListQuerySchema):

@@ -22,10 +22,11 @@ from oms.notifications import mailer
 from oms.notifications.models import Notification
 from oms.orders.enums import OrderStatus
 from oms.orders.models import Order
+from workflows.order_lifecycle import NOTIFY_CUSTOMER
 
 log = logging.getLogger("oms.notifications")
 
-# What the customer is told for each status their order reaches.
+# What the customer is told for each status the lifecycle says they hear of (NOTIFY_CUSTOMER).
 MESSAGES = {
     OrderStatus.PLACED: "Your order {number} is confirmed",
     OrderStatus.REJECTED: "We could not accept your order {number}",
@@ -34,7 +35,6 @@ MESSAGES = {
     OrderStatus.DELIVERED: "Your order {number} was delivered",
     OrderStatus.CANCELLED: "Your order {number} was cancelled",
 }
-CUSTOMER_VISIBLE = frozenset(MESSAGES)
 
 
 def _body(order: Order, status: OrderStatus) -> str:
@@ -59,7 +59,7 @@ def notify_order_status(*, order_id: uuid.UUID, status: OrderStatus) -> str:
     key = f"order-status:{order_id}:{status.value}"
     with transaction() as session:
         order = session.get(Order, order_id)
-        if order is None or status not in CUSTOMER_VISIBLE:
+        if order is None or status not in NOTIFY_CUSTOMER:
             return "skipped"
         subject = MESSAGES[status].format(number=order.number)
         session.execute(

@@ -19,27 +19,12 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from oms.db import as_utc, insert_or_ignore, is_postgresql, transaction, utcnow
-from oms.errors import ConflictError, ValidationError
+from oms.errors import ValidationError
 from oms.extensions import db
+from oms.orders.errors import IdempotencyInProgress
 from oms.orders.models import IdempotencyKey
 
 RETENTION = timedelta(hours=24)
-# What a retry of a request still running is told to wait, in seconds.
-IN_PROGRESS_RETRY_AFTER = 1
-
-
-class InProgressError(ConflictError):
-    """The first request with this key is still running; retry shortly."""
-
-    code = "idempotency_in_progress"
-
-    def __init__(self) -> None:
-        super().__init__(
-            "A request with this Idempotency-Key is still being processed; "
-            f"retry in {IN_PROGRESS_RETRY_AFTER} second.",
-            details={"Idempotency-Key": ["in_progress"]},
-        )
-        self.retry_after = IN_PROGRESS_RETRY_AFTER
 
 
 def request_hash(body: dict) -> str:
@@ -56,14 +41,14 @@ def claim(*, user_id: uuid.UUID, key: str, body: dict) -> IdempotencyKey | None:
     """Claim ``key`` inside the current transaction. Returns the finished record to replay,
     or None when the caller should go ahead (and :func:`complete` it in this transaction).
     Another body under the same key is a 422; the same key while its first request still
-    runs is a 409 :class:`InProgressError`."""
+    runs is a 409 :class:`IdempotencyInProgress`."""
     session = db.session
     if is_postgresql():
         locked = session.scalar(
             sa.select(sa.func.pg_try_advisory_xact_lock(_lock_id(user_id, key)))
         )
         if not locked:
-            raise InProgressError()
+            raise IdempotencyInProgress()
     digest = request_hash(body)
     now = utcnow()
     inserted = session.execute(

@@ -6,11 +6,11 @@ from datetime import UTC
 
 import marshmallow as ma
 
-from oms.api.base import StrictSchema
 from oms.auth.schemas import AddressSchema
 from oms.db import MAX_MONEY
 from oms.orders.enums import OrderStatus
 from oms.pagination import PageQuerySchema
+from oms.schemas import StrictSchema
 
 MAX_LINES = 100
 MAX_QUANTITY = 10_000

@@ -10,10 +10,10 @@ from decimal import Decimal
 
 import marshmallow as ma
 
-from oms.api.base import StrictSchema, validate_not_blank
 from oms.db import MAX_MONEY
 from oms.pagination import PageQuerySchema
 from oms.products import service
+from oms.schemas import StrictSchema, validate_not_blank
 
 CENT = Decimal("0.01")
 # products.price is NUMERIC(12, 2); inventory_count is a 32-bit INTEGER.

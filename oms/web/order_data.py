@@ -6,14 +6,10 @@ from __future__ import annotations
 import uuid
 
 from oms.auth.models import User
-from oms.orders import lifecycle
-from oms.orders import service as orders
-from oms.orders.schemas import OrderDetailSchema
+from oms.orders import queries
 
 
 def order_detail(*, order_id: uuid.UUID, user: User) -> dict:
     """The order with its lines, history and allowed next statuses; 404 if ``user`` may not
     see it (another customer's order does not exist for a customer)."""
-    order = orders.get(order_id=order_id, actor=user)
-    order.allowed_statuses = lifecycle.allowed_statuses(order, user)
-    return OrderDetailSchema().dump(order)
+    return queries.detail(order_id=order_id, actor=user)

@@ -9,7 +9,9 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template
 
 from oms.auth.enums import UserRole
+from oms.errors import register_error_page
 from oms.web import admin, auth, customer, staff
+from oms.web.error_pages import render_error_page
 from oms.web.guard import home_url, page_user
 
 blp = Blueprint("web", __name__)
@@ -17,6 +19,8 @@ blp.register_blueprint(auth.blp)
 blp.register_blueprint(customer.blp, url_prefix="/customer")
 blp.register_blueprint(staff.blp, url_prefix="/staff")
 blp.register_blueprint(admin.blp, url_prefix="/admin")
+# Errors on browser routes (an unknown URL included, which no blueprint owns) are HTML pages.
+blp.record_once(lambda state: register_error_page(state.app, render_error_page))
 
 
 @blp.app_context_processor

@@ -61,7 +61,7 @@ def build_database(instance: Path) -> str:
     from oms.customers import service as customers
     from oms.db import utcnow
     from oms.extensions import db
-    from oms.orders import service as orders
+    from oms.orders import actions as orders
     from oms.orders.enums import OrderStatus
     from oms.orders.models import Order
     from oms.products.models import Product
@@ -99,7 +99,7 @@ def build_database(instance: Path) -> str:
             candidates = [p for p in products if p.available > 6]
             lines = rng.sample(candidates, k=rng.randint(1, 3))
             items = [{"product_id": p.id, "quantity": rng.randint(1, 3)} for p in lines]
-            order, _ = orders.place_order(actor=buyer, items=items)
+            order = orders.place_order(actor=buyer, items=items).order
             for step in paths[n % len(paths)] if n < 38 else []:
                 orders.change_status(
                     order_id=order.id,

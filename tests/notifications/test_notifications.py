@@ -14,7 +14,7 @@ from oms.auth.enums import UserRole
 from oms.extensions import db
 from oms.notifications import service
 from oms.notifications.models import Notification
-from oms.orders import service as orders
+from oms.orders import actions as orders
 from oms.orders.enums import OrderStatus
 from oms.orders.models import Order
 from tests.factories import ADDRESS, make_order, make_product, make_user
@@ -80,11 +80,11 @@ def test_a_failing_mail_server_never_blocks_or_rolls_back_an_order(app, app_ctx)
     try:
         customer = make_user(UserRole.CUSTOMER)
         product = make_product(stock=5)
-        order, _ = orders.place_order(
+        order = orders.place_order(
             actor=customer,
             items=[{"product_id": product.id, "quantity": 1}],
             shipping_address=ADDRESS,
-        )
+        ).order
         db.session.expire_all()
         assert db.session.get(Order, order.id).status == OrderStatus.PLACED
         failed = db.session.scalars(sa.select(Notification)).one()

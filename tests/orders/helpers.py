@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from oms.auth.enums import UserRole
 from oms.extensions import db
-from oms.inventory import service as inventory
+from oms.orders import actions
 from oms.orders.enums import OrderStatus
 from oms.products.models import Product
 from tests.factories import make_order, make_user
@@ -21,7 +21,7 @@ def order_in(status: OrderStatus, customer_user, product, quantity: int = 2):
             .values(inventory_count=Product.reserved_count)
         )
         db.session.commit()
-        inventory.reserve_pending_orders(order_ids=[order.id])
+        actions.reserve_orders(order_ids=[order.id])
         db.session.refresh(order)
         assert order.status == OrderStatus.REJECTED
         return order

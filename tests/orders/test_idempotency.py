@@ -143,7 +143,7 @@ def test_a_database_failure_leaves_no_claim_behind(app_ctx, auth, monkeypatch):
     from sqlalchemy.engine import make_url
 
     from oms import create_app
-    from oms.orders import service
+    from oms.orders import actions as service
     from tests.conftest import TEST_DATABASE_URL, make_test_config
     from tests.processes import TcpRelay
 

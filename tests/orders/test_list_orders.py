@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from oms.auth.enums import UserRole
 from oms.extensions import db
-from oms.orders import service as orders
+from oms.orders import actions as orders
 from oms.orders.enums import OrderStatus
 from oms.orders.models import Order
 from oms.products.models import Product
@@ -48,7 +48,7 @@ def shop(app_ctx, auth):
     a2 = make_order(alice, [(kettle, 2)], status=OrderStatus.CANCELLED, staff=staff)  # 91.00
     b1 = make_order(bob, [(kettle, 1)], status=OrderStatus.PICKED, staff=staff)  # 45.50
     b2 = make_order(bob, [(grinder, 1), (kettle, 1)])  # placed, 165.50
-    orders.update(order_id=b2.id, actor=staff, payment_collected=True)
+    orders.update_order(order_id=b2.id, actor=staff, payment_collected=True)
     for order, month in ((a1, 1), (a2, 2), (b1, 3), (b2, 4)):
         set_created_at(order.id, datetime(2024, month, 10, tzinfo=UTC))
     return SimpleNamespace(

@@ -11,8 +11,7 @@ from oms import events
 from oms.auth.enums import UserRole
 from oms.db import transaction, utcnow
 from oms.extensions import db
-from oms.inventory import service as inventory
-from oms.orders import service as orders
+from oms.orders import actions as orders
 from oms.orders.enums import OrderStatus
 from oms.orders.models import Order, OrderStatusHistory
 from oms.outbox import service as outbox
@@ -46,11 +45,11 @@ def test_placing_publishes_after_commit_and_stores_events_in_redis(app_ctx, rece
 
 
 def test_refused_order_writes_and_publishes_nothing(app_ctx, received):
-    from oms.inventory.service import InsufficientStockError
+    from oms.inventory.errors import InsufficientStock
 
     customer = make_user(UserRole.CUSTOMER)
     product = make_product(stock=1)
-    with pytest.raises(InsufficientStockError):
+    with pytest.raises(InsufficientStock):
         orders.place_order(
             actor=customer,
             items=[{"product_id": product.id, "quantity": 2}],
@@ -94,10 +93,8 @@ def test_reservation_is_idempotent(app_ctx):
     customer = make_user(UserRole.CUSTOMER)
     product = make_product(stock=10)
     order = make_order(customer, [(product, 4)], status=OrderStatus.PENDING)
-    assert inventory.reserve_pending_orders(order_ids=[order.id]) == [
-        (order.id, OrderStatus.PLACED)
-    ]
-    assert inventory.reserve_pending_orders(order_ids=[order.id]) == []
+    assert orders.reserve_orders(order_ids=[order.id]) == [(order.id, OrderStatus.PLACED)]
+    assert orders.reserve_orders(order_ids=[order.id]) == []
     reserve_order = app_ctx.extensions["celery"].tasks["inventory.reserve_order"]
     assert reserve_order.apply(kwargs={"order_id": str(order.id)}).get() == "placed"
     db.session.expire_all()
@@ -114,9 +111,7 @@ def test_all_or_nothing_per_order_with_the_reason(app_ctx):
     order = make_order(customer, [(plenty, 3), (scarce, 2)], status=OrderStatus.PENDING)
     db.session.execute(sa.update(Product).where(Product.id == scarce.id).values(inventory_count=1))
     db.session.commit()
-    assert inventory.reserve_pending_orders(order_ids=[order.id]) == [
-        (order.id, OrderStatus.REJECTED)
-    ]
+    assert orders.reserve_orders(order_ids=[order.id]) == [(order.id, OrderStatus.REJECTED)]
     db.session.expire_all()
     assert db.session.get(Product, plenty.id).reserved_count == 0  # nothing half-reserved
     notes = db.session.scalars(
@@ -137,7 +132,7 @@ def test_one_transaction_takes_a_batch_first_come_first_served(app_ctx):
         sa.update(Product).where(Product.id == product.id).values(inventory_count=10)
     )
     db.session.commit()
-    decided = inventory.reserve_pending_orders(limit=100)
+    decided = orders.reserve_orders(limit=100)
     assert len(decided) == 30
     outcome = dict(decided)
     by_age = sorted(pending, key=lambda o: (o.created_at, o.id))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from oms import create_app
 from oms.auth.enums import UserRole
 from oms.extensions import socketio
-from oms.orders import service as orders
+from oms.orders import actions as orders
 from tests.conftest import make_test_config
 from tests.factories import ADDRESS, PASSWORD, make_product, make_user
 
@@ -36,7 +36,7 @@ def test_in_process_relay_without_redis(app, _database):
             assert client.is_connected()
             client.get_received()  # drop the welcome
 
-        order, _ = orders.place_order(
+        orders.place_order(
             actor=alice, items=[{"product_id": product.id, "quantity": 1}], shipping_address=ADDRESS
         )
         got = {name: _received(client) for name, client in clients.items()}

@@ -1,0 +1,444 @@
+"""Order use cases, one function per use case, verb first; each owns its transaction.
+
+This is the one module that says what happens to an order. A status change is decided by the
+lifecycle machine (``workflows.order_lifecycle``) and recorded here, in one transaction: the
+order's status and audit fields, a history row, its stock effect (the arithmetic lives in
+``oms.inventory.service``: reserve, release, take out), the customer's notification (through
+the outbox, for the statuses the lifecycle says the customer hears of) and the event.
+
+    place_order      pending, lines priced from the catalogue, reservation task in the outbox
+    reserve_orders   pending -> placed (stock reserved) or rejected (the reason in the history)
+    pick_order       placed -> picked
+    ship_order       picked -> shipped (the units leave stock)
+    deliver_order    shipped -> delivered
+    cancel_order     pending | placed | picked -> cancelled (a reservation is released)
+    change_status    the one of those a status command names (``PATCH .../status``)
+    update_order     address, payment, lines (a placed order is re-reserved)
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from oms import events
+from oms.auth.models import User
+from oms.customers.models import Customer
+from oms.db import MAX_MONEY, is_postgresql, retry_on_conflict, transaction, utcnow
+from oms.errors import ValidationError
+from oms.extensions import db
+from oms.inventory import service as inventory
+from oms.orders import idempotency, lifecycle, queries
+from oms.orders.enums import OrderStatus
+from oms.orders.errors import OrderNotEditable
+from oms.orders.models import Order, OrderItem, OrderStatusHistory
+from oms.orders.schemas import OrderDetailSchema
+from oms.outbox import service as outbox
+from oms.products.models import Product
+from workflows.order_lifecycle import EVENT_FOR_STATUS, NOTIFY_CUSTOMER, TransitionRefused, apply
+
+RESERVE_TASK = "inventory.reserve_order"
+NOTIFY_TASK = "notifications.order_status"
+EDITABLE_LINES = frozenset({OrderStatus.PENDING, OrderStatus.PLACED})
+EDITABLE_ADDRESS = frozenset({OrderStatus.PENDING, OrderStatus.PLACED, OrderStatus.PICKED})
+
+
+@dataclass(frozen=True)
+class Placement:
+    """What a submission led to: the new order and its response, or (``order`` None) the
+    stored response of the key's first submission, replayed."""
+
+    response: dict
+    order: Order | None
+
+    @property
+    def replayed(self) -> bool:
+        return self.order is None
+
+
+def next_number() -> str:
+    """The next readable order number: a sequence on PostgreSQL, max + 1 on SQLite. Call it in
+    the :func:`~oms.db.transaction` that inserts the order: on SQLite that transaction holds the
+    database's write lock from its start, so no other writer reads the same max before this
+    order is committed."""
+    if is_postgresql():
+        n = db.session.scalar(sa.text("SELECT nextval('order_number_seq')"))
+    else:
+        # the longest number is the largest: as text, "ORD-1000000" sorts before "ORD-999999"
+        last = db.session.scalar(
+            sa.select(Order.number)
+            .order_by(sa.func.length(Order.number).desc(), Order.number.desc())
+            .limit(1)
+        )
+        n = int(last.split("-")[1]) + 1 if last else 1
+    return f"ORD-{n:06d}"
+
+
+def _publish(kind: str, order: Order, actor: User) -> None:
+    events.publish(
+        kind,
+        order_id=str(order.id),
+        number=order.number,
+        customer_id=str(order.customer_id),
+        status=order.status.value,
+        total_amount=str(order.total_amount),
+        actor=str(actor.id),
+    )
+
+
+def _customer_of(actor: User) -> Customer:
+    if actor.customer is None:
+        raise ValidationError("This account has no customer record to order for.")
+    return actor.customer
+
+
+def _price_lines(lines: list[dict]) -> tuple[list[OrderItem], dict[uuid.UUID, int], dict]:
+    """Order items priced from the catalogue (never from the client); duplicate products are
+    merged. Unknown or inactive products are a 422 naming the line."""
+    units: dict[uuid.UUID, int] = {}
+    for line in lines:
+        units[line["product_id"]] = units.get(line["product_id"], 0) + line["quantity"]
+    products = {
+        p.id: p for p in db.session.scalars(sa.select(Product).where(Product.id.in_(list(units))))
+    }
+    errors = {
+        str(i): {"product_id": ["No such product, or it is not for sale."]}
+        for i, line in enumerate(lines)
+        if line["product_id"] not in products or not products[line["product_id"]].active
+    }
+    if errors:
+        raise ValidationError("Some lines cannot be ordered.", details={"items": errors})
+    items = [
+        OrderItem(
+            product_id=pid,
+            product=products[pid],
+            quantity=n,
+            unit_price=products[pid].price,
+            total_price=(products[pid].price * n).quantize(Decimal("0.01")),
+        )
+        for pid, n in units.items()
+    ]
+    return items, units, products
+
+
+def _total(items: list[OrderItem]) -> Decimal:
+    """The order total; one beyond what the books can hold is a 422, not a database error."""
+    total = sum((i.total_price for i in items), Decimal("0.00"))
+    if total > MAX_MONEY:
+        raise ValidationError(
+            "The order total is too large.", details={"items": [f"The total exceeds {MAX_MONEY}."]}
+        )
+    return total
+
+
+def _check_staff_fields(actor: User, fields: dict, names: tuple[str, ...]) -> None:
+    forbidden = [n for n in names if n in fields and not actor.role.is_staff]
+    if forbidden:
+        raise ValidationError(
+            "Some fields may only be set by staff.",
+            details={n: ["Only staff may set this field."] for n in forbidden},
+        )
+
+
+@retry_on_conflict
+def place_order(
+    *,
+    actor: User,
+    items: list[dict],
+    shipping_address: dict | None = None,
+    customer_id: uuid.UUID | None = None,
+    payment_collected: bool | None = None,
+    idempotency_key: str | None = None,
+) -> Placement:
+    """Accept an order in status ``pending`` with its lines and first history row, and write
+    the reservation task to the outbox, all in one transaction; the response is the order as
+    the submitter sees it. With ``idempotency_key`` the key is claimed in that same transaction
+    and the response stored with it (a failure leaves no claim behind); a key already answered
+    replays the stored response and changes nothing."""
+    fields = {"customer_id": customer_id, "payment_collected": payment_collected}
+    _check_staff_fields(actor, {k: v for k, v in fields.items() if v is not None}, tuple(fields))
+    request = {"items": items, "shipping_address": shipping_address, **fields}
+    with transaction() as session:
+        if idempotency_key:
+            stored = idempotency.claim(
+                user_id=actor.id,
+                key=idempotency_key,
+                body={k: v for k, v in request.items() if v is not None},
+            )
+            if stored is not None:
+                return Placement(response=stored.response_body, order=None)
+        if actor.role.is_staff:
+            if customer_id is None:
+                raise ValidationError(
+                    "Staff must say which customer the order is for.",
+                    details={"customer_id": ["Missing data for required field."]},
+                )
+            customer = session.get(Customer, customer_id)
+            if customer is None:
+                raise ValidationError(
+                    "No such customer.", details={"customer_id": ["No such customer."]}
+                )
+        else:
+            customer = _customer_of(actor)
+        address = shipping_address or customer.address
+        if not address:
+            raise ValidationError(
+                "A shipping address is required.",
+                details={"shipping_address": ["Missing data for required field."]},
+            )
+        order_items, units, products = _price_lines(items)
+        # more than is available right now is refused at once (the worker decides the rest)
+        inventory.refuse_shortages(units, products)
+        order = Order(
+            number=next_number(),
+            customer=customer,
+            customer_id=customer.id,
+            created_by_user_id=actor.id,
+            status=OrderStatus.PENDING,
+            payment_collected=bool(payment_collected),
+            total_amount=_total(order_items),
+            shipping_address=address,
+            status_updated_by=actor.id,
+            items=order_items,
+        )
+        session.add(order)
+        session.flush()
+        session.add(
+            OrderStatusHistory(
+                order_id=order.id,
+                old_status=None,
+                new_status=OrderStatus.PENDING,
+                changed_by_user_id=actor.id,
+                notes="Order received.",
+            )
+        )
+        outbox.enqueue(RESERVE_TASK, order_id=str(order.id))
+        _publish("order.created", order, actor)
+        session.flush()
+        response = OrderDetailSchema().dump(queries.present(order, actor))
+        if idempotency_key:
+            idempotency.complete(user_id=actor.id, key=idempotency_key, status=202, body=response)
+    return Placement(response=response, order=order)
+
+
+@retry_on_conflict
+def update_order(
+    *,
+    order_id: uuid.UUID,
+    actor: User,
+    shipping_address: dict | None = None,
+    payment_collected: bool | None = None,
+    items: list[dict] | None = None,
+) -> Order:
+    """Change the shipping address (until shipped), payment_collected (staff), and the lines
+    (while pending or placed; a placed order is re-reserved in the same transaction, and a
+    shortage refuses the whole change). Changed lines are priced from today's catalogue."""
+    _check_staff_fields(
+        actor,
+        {"payment_collected": payment_collected} if payment_collected is not None else {},
+        ("payment_collected",),
+    )
+    with transaction() as session:
+        order = queries.get(order_id=order_id, actor=actor, lock=True)
+        if shipping_address is not None:
+            if order.status not in EDITABLE_ADDRESS:
+                raise OrderNotEditable(order, "shipping_address", EDITABLE_ADDRESS)
+            order.shipping_address = shipping_address
+        if payment_collected is not None:
+            order.payment_collected = payment_collected
+        if items is not None:
+            if order.status not in EDITABLE_LINES:
+                raise OrderNotEditable(order, "items", EDITABLE_LINES)
+            _replace_lines(order, items)
+        session.flush()
+        _publish("order.updated", order, actor)
+    return order
+
+
+def _replace_lines(order: Order, lines: list[dict]) -> None:
+    old_units = inventory.units_by_product(order.items)
+    # Lock before pricing: a product row loaded without its lock keeps the reserved_count it
+    # was read with, and writing it back would lose a reservation committed in between.
+    products = inventory.lock_products([*old_units, *(line["product_id"] for line in lines)])
+    new_items, new_units, _ = _price_lines(lines)
+    if order.status == OrderStatus.PLACED:
+        inventory.release(old_units, products)
+        inventory.refuse_shortages(new_units, products)
+        inventory.reserve(new_units, products)
+        inventory.publish_changed(products.values())
+    else:
+        inventory.refuse_shortages(new_units, products)
+    order.items = new_items
+    order.total_amount = _total(new_items)
+
+
+# -- status changes ---------------------------------------------------------------------------
+
+
+def _record_transition(
+    order: Order, event: str, *, actor: User | None, notes: str | None
+) -> OrderStatus:
+    """Move ``order`` by ``event`` as ``actor`` (None: the system) if the lifecycle allows it:
+    status, audit fields, history row, the customer's notification and the event, in the
+    caller's transaction. Returns the old status."""
+    old = order.status
+    role = actor.role if actor else None
+    try:
+        new = apply(old, event, actor_role=role, is_owner=lifecycle.is_owner(order, actor))
+    except TransitionRefused as exc:
+        raise lifecycle.refuse(order, actor, event) from exc
+    now = utcnow()
+    order.status = new
+    order.status_updated_at = now
+    order.status_updated_by = actor.id if actor else None
+    db.session.add(
+        OrderStatusHistory(
+            order_id=order.id,
+            old_status=old,
+            new_status=new,
+            changed_by_user_id=actor.id if actor else None,
+            notes=notes,
+            created_at=now,
+        )
+    )
+    if new in NOTIFY_CUSTOMER:
+        outbox.enqueue(NOTIFY_TASK, order_id=str(order.id), status=new.value)
+    events.publish(
+        "order.status_changed",
+        order_id=str(order.id),
+        number=order.number,
+        customer_id=str(order.customer_id),
+        old_status=old.value,
+        new_status=new.value,
+        actor=str(actor.id) if actor else "system",
+        notes=notes,
+        at=now.isoformat(),
+    )
+    return old
+
+
+StockEffect = Callable[[Order, OrderStatus], None]
+
+
+def _no_stock_effect(order: Order, old: OrderStatus) -> None:
+    return None
+
+
+def _release_reservation(order: Order, old: OrderStatus) -> None:
+    """Cancel: a placed or picked order gives its reservation back (a pending one held none)."""
+    if old in (OrderStatus.PLACED, OrderStatus.PICKED):
+        units = inventory.units_by_product(order.items)
+        products = inventory.lock_products(units)
+        inventory.release(units, products)
+        inventory.publish_changed(products.values())
+
+
+def _take_out_of_stock(order: Order, old: OrderStatus) -> None:
+    """Ship: the reserved units leave the building."""
+    units = inventory.units_by_product(order.items)
+    products = inventory.lock_products(units)
+    inventory.take_out(units, products)
+    inventory.publish_changed(products.values())
+
+
+STOCK_EFFECTS: dict[str, StockEffect] = {
+    "pick": _no_stock_effect,
+    "ship": _take_out_of_stock,
+    "deliver": _no_stock_effect,
+    "cancel": _release_reservation,
+}
+
+
+@retry_on_conflict
+def _move(*, order_id: uuid.UUID, actor: User, event: str, notes: str | None) -> Order:
+    """One staff or customer status command: lock the order (of two conflicting commands
+    exactly one wins, the other gets a 409), record the transition, apply its stock effect."""
+    with transaction():
+        order = queries.get(order_id=order_id, actor=actor, lock=True)
+        effect = STOCK_EFFECTS.get(event)
+        if effect is None:  # reserve and reject are the worker's, never a command
+            raise lifecycle.refuse(order, actor, event)
+        old = _record_transition(order, event, actor=actor, notes=notes)
+        effect(order, old)
+    return order
+
+
+def pick_order(*, order_id: uuid.UUID, actor: User, notes: str | None = None) -> Order:
+    """placed -> picked (staff)."""
+    return _move(order_id=order_id, actor=actor, event="pick", notes=notes)
+
+
+def ship_order(*, order_id: uuid.UUID, actor: User, notes: str | None = None) -> Order:
+    """picked -> shipped (staff): the units leave stock."""
+    return _move(order_id=order_id, actor=actor, event="ship", notes=notes)
+
+
+def deliver_order(*, order_id: uuid.UUID, actor: User, notes: str | None = None) -> Order:
+    """shipped -> delivered (staff)."""
+    return _move(order_id=order_id, actor=actor, event="deliver", notes=notes)
+
+
+def cancel_order(*, order_id: uuid.UUID, actor: User, notes: str | None = None) -> Order:
+    """pending | placed | picked -> cancelled (staff; the customer while pending or placed):
+    a reservation is released."""
+    return _move(order_id=order_id, actor=actor, event="cancel", notes=notes)
+
+
+def change_status(
+    *, order_id: uuid.UUID, actor: User, status: OrderStatus, notes: str | None = None
+) -> Order:
+    """The status command ``PATCH /orders/:id/status``: the use case that leads to ``status``."""
+    event = EVENT_FOR_STATUS.get(OrderStatus(status), status.value)
+    return _move(order_id=order_id, actor=actor, event=event, notes=notes)
+
+
+@retry_on_conflict
+def reserve_orders(
+    *, order_ids: list[uuid.UUID] | None = None, limit: int = 100
+) -> list[tuple[uuid.UUID, OrderStatus]]:
+    """Reserve stock for pending orders in one transaction: each order all-or-nothing, placed
+    when every line fits, rejected (with the reason) otherwise, first come first served.
+    Pending orders are claimed with ``SKIP LOCKED``, so several workers share a backlog and one
+    transaction can take a whole batch (a flash sale); orders no longer pending are ignored,
+    so running twice changes nothing. Returns (order id, new status) for each order decided."""
+    with transaction() as session:
+        query = (
+            sa.select(Order)
+            .where(Order.status == OrderStatus.PENDING)
+            .order_by(Order.created_at, Order.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=Order, key_share=True)
+            .execution_options(populate_existing=True)
+        )
+        if order_ids is not None:
+            query = query.where(Order.id.in_(order_ids))
+        orders = session.scalars(query).all()
+        if not orders:
+            return []
+        items = session.scalars(
+            sa.select(OrderItem).where(OrderItem.order_id.in_([o.id for o in orders]))
+        ).all()
+        lines: dict[uuid.UUID, list[OrderItem]] = defaultdict(list)
+        for item in items:
+            lines[item.order_id].append(item)
+        products = inventory.lock_products(item.product_id for item in items)
+        decided = []
+        changed: dict[uuid.UUID, Product] = {}
+        for order in orders:
+            units = inventory.units_by_product(lines[order.id])
+            shortages = inventory.find_shortages(units, products)
+            if shortages:
+                reason = " ".join(s.describe() for s in shortages)
+                _record_transition(order, "reject", actor=None, notes=reason)
+            else:
+                inventory.reserve(units, products)
+                changed.update({pid: products[pid] for pid in units})
+                _record_transition(order, "reserve", actor=None, notes=None)
+            decided.append((order.id, order.status))
+        inventory.publish_changed(changed.values())
+    return decided

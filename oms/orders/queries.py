@@ -1,0 +1,135 @@
+"""Read side of orders: one order, the filtered list, a customer's history, search, and the
+order as its caller sees it (with the statuses they may set next). Nothing here commits."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from oms.auth.enums import UserRole
+from oms.auth.models import User
+from oms.customers.models import Customer
+from oms.errors import NotFoundError
+from oms.extensions import db
+from oms.orders import lifecycle
+from oms.orders.enums import OrderStatus
+from oms.orders.models import Order, OrderItem
+from oms.products.models import Product
+from oms.search import CUSTOMER_NAME_TSVECTOR, PRODUCT_NAME_TSVECTOR, matches
+
+_NUMBER_RE = re.compile(r"^ORD-\d{6,}$", re.IGNORECASE)
+
+DETAIL_LOADS = (
+    selectinload(Order.items).selectinload(OrderItem.product),
+    selectinload(Order.customer),
+    selectinload(Order.history),
+)
+
+
+def get(*, order_id: uuid.UUID, actor: User, lock: bool = False) -> Order:
+    """One order; another customer's order is a 404, never a 403 (it does not exist for them)."""
+    query = sa.select(Order).where(Order.id == order_id)
+    if lock:
+        # FOR NO KEY UPDATE: blocks other writers of the order, not inserts that reference it
+        query = query.with_for_update(of=Order, key_share=True).execution_options(
+            populate_existing=True
+        )
+    else:
+        query = query.options(*DETAIL_LOADS)
+    order = db.session.scalars(query).one_or_none()
+    if order is None or (actor.role == UserRole.CUSTOMER and not lifecycle.is_owner(order, actor)):
+        raise NotFoundError("No such order.")
+    return order
+
+
+def get_all(
+    *,
+    actor: User,
+    status: list[OrderStatus] | None = None,
+    customer_id: uuid.UUID | None = None,
+    product_id: uuid.UUID | None = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+    total_min: Decimal | None = None,
+    total_max: Decimal | None = None,
+    payment_collected: bool | None = None,
+    q: str | None = None,
+) -> sa.Select:
+    """The orders ``actor`` may see, filtered (a query to page). Customers see only theirs."""
+    query = sa.select(Order).options(
+        selectinload(Order.items).selectinload(OrderItem.product), selectinload(Order.customer)
+    )
+    if actor.role == UserRole.CUSTOMER:
+        own = actor.customer.id if actor.customer else None
+        query = query.where(Order.customer_id == own)
+    if status:
+        query = query.where(Order.status.in_(status))
+    if customer_id:
+        query = query.where(Order.customer_id == customer_id)
+    if product_id:
+        query = query.where(
+            sa.exists().where(OrderItem.order_id == Order.id, OrderItem.product_id == product_id)
+        )
+    if created_from:
+        query = query.where(Order.created_at >= created_from)
+    if created_to:
+        query = query.where(Order.created_at < created_to)
+    if total_min is not None:
+        query = query.where(Order.total_amount >= total_min)
+    if total_max is not None:
+        query = query.where(Order.total_amount <= total_max)
+    if payment_collected is not None:
+        query = query.where(Order.payment_collected == payment_collected)
+    if q:
+        query = query.where(_text_search(q))
+    return query
+
+
+def status_of(*, order_id: uuid.UUID) -> OrderStatus | None:
+    """The order's status as committed now (None: no such order); for tasks, not users."""
+    return db.session.scalar(sa.select(Order.status).where(Order.id == order_id))
+
+
+def customer_history(*, actor: User, customer_id: uuid.UUID) -> sa.Select:
+    """A customer's orders (a query to page); an unknown customer is a 404."""
+    if db.session.get(Customer, customer_id) is None:
+        raise NotFoundError("No such customer.")
+    return get_all(actor=actor, customer_id=customer_id)
+
+
+def _text_search(q: str) -> sa.ColumnElement[bool]:
+    """An order number, or words matching the customer's or a product's name."""
+    if _NUMBER_RE.match(q.strip()):
+        return Order.number == q.strip().upper()
+    customers = sa.select(Customer.id).where(
+        sa.or_(
+            matches(CUSTOMER_NAME_TSVECTOR, [Customer.first_name, Customer.last_name], q),
+            Customer.email == q.strip().lower(),
+        )
+    )
+    products = (
+        sa.select(OrderItem.order_id)
+        .join(Product, Product.id == OrderItem.product_id)
+        .where(matches(PRODUCT_NAME_TSVECTOR, [Product.name], q))
+    )
+    return sa.or_(Order.customer_id.in_(customers), Order.id.in_(products))
+
+
+def present(order: Order, actor: User | None) -> Order:
+    """Attach the statuses ``actor`` may set next (``allowed_statuses``), so a client offers
+    only those actions: the one place that computes them for the API and the pages."""
+    order.allowed_statuses = lifecycle.allowed_statuses(order, actor)
+    return order
+
+
+def detail(*, order_id: uuid.UUID, actor: User) -> dict:
+    """The order as ``actor`` sees it: lines, history and allowed next statuses, rendered by
+    the orders schema (the API's response and the pages' embedded data alike)."""
+    from oms.orders.schemas import OrderDetailSchema
+
+    return OrderDetailSchema().dump(present(get(order_id=order_id, actor=actor), actor))

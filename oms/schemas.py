@@ -1,0 +1,32 @@
+"""Schema bases every domain's request and response schemas build on (below the domains and
+the API: a domain's ``schemas.py`` imports this, never ``oms.api``)."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+
+def validate_not_blank(value: str) -> None:
+    """Refuse a string of only whitespace."""
+    if not value.strip():
+        raise ma.ValidationError("Must not be blank.")
+
+
+class StrictSchema(ma.Schema):
+    """Request schemas refuse unknown fields (422), so mass assignment is never silent."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+
+class ErrorBodySchema(ma.Schema):
+    code = ma.fields.String(metadata={"description": "Stable machine-readable error code"})
+    message = ma.fields.String()
+    details = ma.fields.Dict(metadata={"description": "Field-level messages, when any"})
+    request_id = ma.fields.String(allow_none=True)
+
+
+class ErrorSchema(ma.Schema):
+    """The error envelope, documented in the OpenAPI spec."""
+
+    error = ma.fields.Nested(ErrorBodySchema)
