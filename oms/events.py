@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from typing import cast
 
 import redis
 
@@ -36,7 +37,11 @@ def subscribe(listener: Callable[[dict], None]) -> Callable[[], None]:
 def publish(event_type: str, **fields) -> None:
     """Publish ``event_type`` with ``fields`` once the current transaction commits."""
     event = {"type": event_type, "version": EVENT_VERSION, **fields}
-    after_commit(lambda: deliver(event))
+
+    def deliver_event() -> None:
+        deliver(event)
+
+    after_commit(deliver_event)
 
 
 def stream_key() -> str:
@@ -73,7 +78,9 @@ def read_since(seq: str | None = None, *, count: int = 1000) -> list[dict]:
     if client is None:
         return []
     start = f"({seq}" if seq else "-"
-    return [
-        {**json.loads(fields[b"event"]), "seq": sid.decode()}
-        for sid, fields in client.xrange(stream_key(), min=start, max="+", count=count)
-    ]
+    # the client returns bytes (no decode_responses)
+    entries = cast(
+        list[tuple[bytes, dict[bytes, bytes]]],
+        client.xrange(stream_key(), min=start, max="+", count=count),
+    )
+    return [{**json.loads(fields[b"event"]), "seq": sid.decode()} for sid, fields in entries]

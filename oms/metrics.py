@@ -111,7 +111,7 @@ def task_counts() -> dict[tuple[str, str], int]:
     raw = client.hgetall(redis_key("metrics", "tasks"))
     counts = {}
     for field, value in raw.items():
-        task, _, state = field.decode().rpartition("|")
+        task, _, state = (field.decode() if isinstance(field, bytes) else field).rpartition("|")
         counts[(task, state)] = int(value)
     return counts
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import sqlalchemy as sa
+from sqlalchemy.orm import QueryableAttribute
 
 from oms.db import is_postgresql
 
@@ -17,7 +19,9 @@ def _words(q: str) -> list[str]:
 
 
 def matches(
-    tsvector_sql: str, like_columns: list[sa.ColumnElement], q: str
+    tsvector_sql: str,
+    like_columns: Sequence[QueryableAttribute[str] | sa.ColumnElement[str]],
+    q: str,
 ) -> sa.ColumnElement[bool]:
     """A condition true when every word of ``q`` starts a word of the indexed text.
 
@@ -30,7 +34,8 @@ def matches(
     if is_postgresql():
         # 'ann:* & smi:*': each word as a prefix; words are \w-only, so no tsquery syntax leaks in
         query = " & ".join(f"{word}:*" for word in words)
-        return sa.text(f"{tsvector_sql} @@ to_tsquery('simple', :tsq)").bindparams(tsq=query)
+        condition = sa.text(f"{tsvector_sql} @@ to_tsquery('simple', :tsq)").bindparams(tsq=query)
+        return condition  # type: ignore[return-value]  # a SQL boolean, wherever a condition goes
     return sa.and_(
         *[sa.or_(*[column.ilike(f"%{word}%") for column in like_columns]) for word in words]
     )

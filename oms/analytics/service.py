@@ -26,7 +26,7 @@ TOP_PRODUCTS = 10
 LOW_STOCK_ROWS = 20
 
 
-def _day(column: sa.ColumnElement) -> sa.ColumnElement:
+def _day(column: sa.ColumnExpressionArgument[datetime]) -> sa.ColumnElement:
     """The UTC calendar day of a timestamp, as a comparable value."""
     if is_postgresql():
         return sa.cast(sa.func.timezone("UTC", column), sa.Date)

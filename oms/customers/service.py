@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from typing import cast
 
 import sqlalchemy as sa
 
@@ -148,9 +149,9 @@ def update(
             if last_name is not None:
                 customer.last_name = last_name.strip()
             if phone is not _UNSET:
-                customer.phone = phone
+                customer.phone = cast("str | None", phone)
             if address is not _UNSET:
-                customer.address = address
+                customer.address = cast("dict | None", address)
     except sa.exc.IntegrityError as exc:
         _raise_if_email_taken(exc, email)
         raise

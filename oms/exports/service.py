@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import cast
 
 import sqlalchemy as sa
 
@@ -36,6 +37,8 @@ from oms.outbox import service as outbox
 
 EXPORT_TASK = "reports.export_orders"
 DONE_STATUSES = frozenset(ExportStatus) - ACTIVE_STATUSES
+# (status, attempts) of a file that belongs to no job
+_NO_JOB: tuple[ExportStatus | None, int | None] = (None, None)
 
 
 @dataclass(frozen=True)
@@ -220,7 +223,7 @@ def mark_progress(*, claim: Claim, rows_written: int, total_rows: int | None) ->
         values["total_rows"] = total_rows
     with transaction() as session:
         result = session.execute(sa.update(ExportJob).where(_this_run(claim)).values(**values))
-        if result.rowcount != 1:
+        if cast(sa.CursorResult, result).rowcount != 1:
             return False
         events.publish(
             "export.progress",
@@ -344,7 +347,12 @@ def purge(*, older_than: timedelta, orphan_age: timedelta) -> dict[str, int]:
         )
         if ids:
             session.execute(sa.delete(ExportJob).where(ExportJob.id.in_(ids)))
-        after_commit(lambda: [files.remove_files(job_id) for job_id in ids])
+
+        def remove_their_files() -> None:
+            for job_id in ids:
+                files.remove_files(job_id)
+
+        after_commit(remove_their_files)
     return {"jobs": len(ids), "orphan_files": _remove_orphans(orphan_age)}
 
 
@@ -367,7 +375,8 @@ def _remove_orphans(min_age: timedelta) -> int:
     too_young = (utcnow() - min_age).timestamp()
     removed = 0
     for path in paths:
-        status, attempts = jobs.get(files.job_id_of(path), (None, None))
+        job_id = files.job_id_of(path)
+        status, attempts = _NO_JOB if job_id is None else jobs.get(job_id, _NO_JOB)
         if path.suffix == ".part":
             wanted = status == ExportStatus.RUNNING and path.name.split(".")[1] == str(attempts)
         else:

@@ -97,7 +97,7 @@ def copy_csv(
         cursor = raw.cursor()
         cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         cursor.execute(_sql(cursor, export.count, engine.dialect))
-        on_total(cursor.fetchone()[0])
+        on_total(cursor.fetchone()[0])  # type: ignore[index]  # COUNT(*) returns one row
         sink.write(BOM)
         writer = RowCountingWriter(sink, on_rows)
         cursor.copy_expert(copy_statement(cursor, export.rows, engine.dialect), writer)

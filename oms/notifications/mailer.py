@@ -32,15 +32,16 @@ def _send_smtp(url: str, message: EmailMessage) -> None:
     """``smtp://user:pass@host:port`` (``?starttls=1`` to upgrade) or ``smtps://...``."""
     parsed = urlparse(url)
     timeout = current_app.config["OMS_SMTP_TIMEOUT"]
+    client: smtplib.SMTP
     if parsed.scheme == "smtps":
         client = smtplib.SMTP_SSL(
-            parsed.hostname,
+            parsed.hostname or "",
             parsed.port or 465,
             timeout=timeout,
             context=ssl.create_default_context(),
         )
     else:
-        client = smtplib.SMTP(parsed.hostname, parsed.port or 25, timeout=timeout)
+        client = smtplib.SMTP(parsed.hostname or "", parsed.port or 25, timeout=timeout)
     with client:
         if parse_qs(parsed.query).get("starttls") == ["1"]:
             client.starttls(context=ssl.create_default_context())

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 from datetime import timedelta
+from typing import cast
 
 import sqlalchemy as sa
 from flask import current_app
@@ -41,7 +42,8 @@ def _dispatch_committed(messages: list[OutboxMessage]) -> None:
     """After-commit dispatch: the change is durable, so a failure here (database or broker
     gone) is logged and left to the relay, never turned into an error for the caller."""
     try:
-        dispatch(message_ids=[sa.inspect(m).identity[0] for m in messages])
+        # the ids from the identity map: no refresh of the committed (expired) rows
+        dispatch(message_ids=[cast(tuple, sa.inspect(m).identity)[0] for m in messages])
     except Exception:
         db.session.rollback()
         log.exception("outbox dispatch failed; the relay will send the messages")
@@ -137,4 +139,4 @@ def purge_sent(*, older_than: timedelta = timedelta(days=7)) -> int:
         result = session.execute(
             sa.delete(OutboxMessage).where(OutboxMessage.sent_at < utcnow() - older_than)
         )
-    return result.rowcount or 0
+    return cast(sa.CursorResult, result).rowcount or 0

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
+from typing import cast
 
 import sqlalchemy as sa
 from flask import current_app
@@ -178,7 +179,7 @@ def update(
         if name is not None:
             product.name = name.strip()
         if description is not _UNSET:
-            product.description = description
+            product.description = cast("str | None", description)
         if price is not None:
             product.price = price
         if inventory_count is not None:
