@@ -160,6 +160,11 @@ export class ProductSelector {
     label.htmlFor = id;
     label.textContent = "Qty";
     label.setAttribute("aria-label", `Quantity of ${product.name}`);
+    // the row's own error line is the one place this input's messages go (never twice)
+    const error = row.querySelector("[data-slot=error]");
+    error.id = `${id}-error`;
+    input.dataset.errorSlot = error.id;
+    input.setAttribute("aria-describedby", error.id);
     input.addEventListener("input", () => { this.validateRow(product.id); this.recalc(); });
     this.rows.set(product.id, row);
     this.paintStock(product.id);
@@ -195,7 +200,7 @@ export class ProductSelector {
     else if (value > Number(product.available)) message = `Only ${Math.max(Number(product.available), 0)} available.`;
     error.textContent = message;
     input.setCustomValidity(message);
-    input.toggleAttribute("aria-invalid", Boolean(message));
+    if (message) input.setAttribute("aria-invalid", "true"); else input.removeAttribute("aria-invalid");
     row.dataset.selected = String(value > 0 && !message);
     return !message;
   }
@@ -220,13 +225,29 @@ export class ProductSelector {
     }
   }
 
+  /** The quantity of every valid line (a whole number within what is available): an invalid
+   *  line is marked on its row and left out of the count and the total. */
   quantities() {
     const result = new Map();
     for (const [id, row] of this.rows) {
-      const value = Number(row.querySelector("[data-slot=qty]").value || 0);
-      if (value > 0) result.set(id, value);
+      const input = row.querySelector("[data-slot=qty]");
+      const value = input.value === "" ? 0 : Number(input.value);
+      if (value > 0 && !input.validationMessage && Number.isInteger(value)) result.set(id, value);
     }
     return result;
+  }
+
+  /** Put a server detail about an order line ("items.0.quantity", "items.1.product_id") on that
+   *  line's row; true when it was placed. */
+  placeError(name, message) {
+    const match = /^items\.(\d+)(?:\.|$)/.exec(name);
+    if (!match) return false;
+    const line = this.items()[Number(match[1])];
+    const row = line && this.rows.get(line.product_id);
+    if (!row) return false;
+    row.querySelector("[data-slot=error]").textContent = message;
+    row.querySelector("[data-slot=qty]").setAttribute("aria-invalid", "true");
+    return true;
   }
 
   /** The order lines: [{product_id, quantity}] */

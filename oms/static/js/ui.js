@@ -99,51 +99,127 @@ export function formValues(form) {
 
 /** Remove every error message shown on a form. */
 export function clearErrors(form) {
-  form.querySelectorAll(".field-error[data-generated]").forEach((node) => node.remove());
+  form.querySelectorAll(".field-error[data-generated]").forEach((node) => {
+    for (const field of form.querySelectorAll(`[aria-describedby~="${CSS.escape(node.id || "-")}"]`)) {
+      const rest = field.getAttribute("aria-describedby").split(" ").filter((id) => id && id !== node.id);
+      if (rest.length) field.setAttribute("aria-describedby", rest.join(" ")); else field.removeAttribute("aria-describedby");
+    }
+    node.remove();
+  });
   form.querySelectorAll("[data-error-for]").forEach((node) => { node.textContent = ""; node.hidden = true; });
   form.querySelectorAll("[aria-invalid]").forEach((node) => node.removeAttribute("aria-invalid"));
   const summary = form.querySelector("[data-form-error]");
   if (summary) { summary.textContent = ""; summary.hidden = true; }
 }
 
-function flatten(details, prefix = "", out = {}) {
+/** The server's details as {field path: message}. A detail is a list of messages (or a nested
+ *  map of them); a plain value (e.g. `{"email": "a@b.c"}` on a 409) is the data the error is
+ *  about, not a message, so that field gets the envelope's message. */
+function flatten(details, fallback, prefix = "", out = {}) {
   for (const [key, value] of Object.entries(details || {})) {
-    const name = prefix ? `${prefix}.${key}` : key;
-    if (Array.isArray(value) && value.every((v) => typeof v === "string")) out[name] = value.join(" ");
-    else if (value && typeof value === "object" && !Array.isArray(value)) flatten(value, name, out);
-    else out[name] = String(value);
+    const name = key === "_schema" ? prefix : prefix ? `${prefix}.${key}` : key;
+    if (Array.isArray(value) && value.length && value.every((v) => typeof v === "string")) {
+      out[name] = [out[name], ...value].filter(Boolean).join(" ");
+    } else if (value && typeof value === "object" && !Array.isArray(value)) {
+      flatten(value, fallback, name, out);
+    } else if (fallback) {
+      out[name] = fallback;
+    }
   }
   return out;
 }
 
-/** Show one field's error under it (aria-invalid + a described-by message). */
+/** "shipping_address.postal_code" -> "Postal code" (the field's own label when the form has it). */
+export function fieldLabel(form, name) {
+  const field = form && form.querySelector(`[name="${CSS.escape(name)}"]`);
+  const label = field && (field.closest("label") || (field.id && form.querySelector(`label[for="${CSS.escape(field.id)}"]`)));
+  if (label) {
+    const text = [...label.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE).map((n) => n.textContent).join(" ").trim();
+    if (text) return text;
+  }
+  const last = name.split(".").filter((part) => !/^\d+$/.test(part)).pop() || name;
+  const words = last.replace(/_/g, " ").trim();
+  return words ? words[0].toUpperCase() + words.slice(1) : "This field";
+}
+
+/** Show one field's error with it (aria-invalid + a described-by message): inside the field's
+ *  label, so it stays in the field's grid cell, or in the element the field names as its error
+ *  slot (`data-error-slot`), or in a `[data-error-for]` slot. A second message for the same
+ *  field replaces the first (never shown twice). A name with no field of its own lands on the
+ *  fieldset that groups its siblings (e.g. "shipping_address.region"), saying which it is. */
 export function fieldError(form, name, message) {
   const slot = form.querySelector(`[data-error-for="${CSS.escape(name)}"]`);
   if (slot) { slot.textContent = message; slot.hidden = false; return true; }
-  const field = form.querySelector(`[name="${CSS.escape(name)}"]`);
-  if (!field) return false;
+  let field = form.querySelector(`[name="${CSS.escape(name)}"]`);
+  // "status.1" (the second value of a list) is the field "status"
+  const base = name.replace(/(\.\d+)+$/, "");
+  if (!field && base !== name) field = form.querySelector(`[name="${CSS.escape(base)}"]`);
+  if (field && (field.type === "checkbox" || field.type === "radio") && field.closest("fieldset")
+      && field.closest("fieldset").querySelectorAll(`[name="${CSS.escape(field.name)}"]`).length > 1) {
+    // a group of choices: the message goes under the group's legend
+    const group = field.closest("fieldset");
+    group.setAttribute("aria-invalid", "true");
+    const note = el("small", { class: "field-error", "data-generated": true }, message);
+    const legend = group.querySelector("legend");
+    if (legend) legend.after(note); else group.prepend(note);
+    return true;
+  }
+  if (!field) {
+    const dot = name.lastIndexOf(".");
+    if (dot < 0) return false;
+    const prefix = name.slice(0, dot);
+    const sibling = form.querySelector(`[name^="${CSS.escape(prefix + ".")}"]`);
+    const group = sibling && sibling.closest("fieldset");
+    if (!group) return false;
+    const words = `${fieldLabel(form, name)}: ${message}`;
+    group.setAttribute("aria-invalid", "true");
+    const legend = group.querySelector("legend");
+    const note = el("small", { class: "field-error", "data-generated": true, role: "alert" }, words);
+    if (legend) legend.after(note); else group.prepend(note);
+    return true;
+  }
   field.setAttribute("aria-invalid", "true");
+  const own = field.dataset.errorSlot && document.getElementById(field.dataset.errorSlot);
+  if (own) { own.textContent = message; return true; }
   const id = `${field.id || field.name.replace(/\W/g, "-")}-error`;
-  const note = el("small", { class: "field-error", id, "data-generated": true }, message);
-  field.setAttribute("aria-describedby", id);
-  (field.closest("label") || field).after(note);
+  let note = form.querySelector(`#${CSS.escape(id)}`);
+  if (!note) {
+    note = el("small", { class: "field-error", id, "data-generated": true });
+    const label = field.closest("label");
+    if (label) label.append(note); else field.after(note);
+  }
+  note.textContent = message;
+  const described = new Set((field.getAttribute("aria-describedby") || "").split(" ").filter(Boolean));
+  described.add(id);
+  field.setAttribute("aria-describedby", [...described].join(" "));
   return true;
 }
 
-/** Put the server's 422 details (or a client check's) on the fields; the rest in the summary.
+/** Put the server's error details (or a client check's) on their fields, in words; what has
+ *  no field goes to the form's summary with the field's name. `place(name, message)` may take
+ *  names the form has no input for (e.g. "items.0.quantity" on the product selector).
  *  Returns true when something was shown. */
-export function showErrors(form, error, { prefix = "" } = {}) {
-  const flat = flatten(error.details || {}, prefix);
+export function showErrors(form, error, { prefix = "", place } = {}) {
+  const flat = flatten(error.details || {}, error.message, prefix);
   const unplaced = [];
   for (const [name, message] of Object.entries(flat)) {
-    if (!fieldError(form, name, message)) unplaced.push(message);
+    if (place && place(name, message)) continue;
+    if (!name || !fieldError(form, name, message)) unplaced.push(name ? `${fieldLabel(form, name)}: ${message}` : message);
   }
   const summary = form.querySelector("[data-form-error]");
   const text = unplaced.length ? unplaced.join(" ") : (Object.keys(flat).length ? "Please correct the marked fields." : error.message);
-  if (summary) { summary.textContent = text; summary.hidden = false; }
-  const first = form.querySelector("[aria-invalid='true']");
+  if (summary) { summary.textContent = text; summary.hidden = false; } else if (unplaced.length) toast(text, "error");
+  const first = form.querySelector("[aria-invalid='true']:not(fieldset)");
   if (first) first.focus();
   return true;
+}
+
+/** What a field's failed constraint means, in words: the field's `title` says what is expected
+ *  where a pattern does not match (the browser's "Please match the requested format." does not). */
+export function validationText(field) {
+  if (field.validity.patternMismatch && field.title) return field.title;
+  if (field.validity.valueMissing) return "Fill this in.";
+  return field.validationMessage;
 }
 
 /** Run a browser-side check of the form's constraints; shows the messages, returns validity. */
@@ -154,14 +230,19 @@ export function checkForm(form) {
     if (!field.name || field.disabled || !field.willValidate) continue;
     if (!field.checkValidity()) {
       ok = false;
-      fieldError(form, field.name, field.validationMessage);
+      fieldError(form, field.name, validationText(field));
     }
   }
   if (!ok) {
-    const first = form.querySelector("[aria-invalid='true']");
+    const first = form.querySelector("[aria-invalid='true']:not(fieldset)");
     if (first) first.focus();
   }
   return ok;
+}
+
+/** A decimal typed with a comma ("12,50") as the API's "12.50". */
+export function decimalText(value) {
+  return typeof value === "string" ? value.trim().replace(",", ".") : value;
 }
 
 /** Disable a button while a promise runs (aria-busy shows Pico's spinner). */
@@ -202,7 +283,7 @@ export function openDialog(dialog, { onSubmit } = {}) {
         try {
           await busy(button, () => onSubmit(values, form));
         } catch (error) {
-          if (error && error.status === 422) showErrors(form, error);
+          if (error && error.details && Object.keys(error.details).length) showErrors(form, error);
           else {
             const summary = form.querySelector("[data-form-error]");
             if (summary) { summary.textContent = error.message; summary.hidden = false; } else toastError(error);

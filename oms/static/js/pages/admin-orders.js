@@ -4,7 +4,9 @@
 import { api, getAll } from "../api.js";
 import { statusBadge, updateBadge } from "../components.js";
 import { live } from "../realtime.js";
-import { busy, el, formatBytes, formatDateTime, formatMoney, toast, toastError } from "../ui.js";
+import {
+  busy, checkForm, decimalText, el, formatBytes, formatDateTime, formatMoney, showErrors, toast, toastError,
+} from "../ui.js";
 
 const params = new URLSearchParams(location.search);
 const form = document.getElementById("filters");
@@ -27,7 +29,11 @@ form.elements.sort.value = sort;
 const active = [...params.keys()].filter((k) => !["sort", "cursor", "limit"].includes(k)).length;
 document.querySelector("[data-role=active-filters]").textContent = active ? `(${active} active)` : "";
 if (window.matchMedia("(max-width: 767px)").matches) document.getElementById("filter-box").open = false;
-form.addEventListener("submit", () => {
+form.querySelector(".filters > [data-form-error]").style.gridColumn = "1 / -1";
+form.addEventListener("submit", (event) => {
+  // checked here, in words (the browser's own bubble says "Please match the requested format.")
+  if (!checkForm(form)) { event.preventDefault(); return; }
+  for (const name of ["total_min", "total_max"]) form.elements[name].value = decimalText(form.elements[name].value);
   // leave empty fields out of the URL, so links stay short
   for (const field of form.elements) if (field.name && field.type !== "checkbox" && !field.value) field.disabled = true;
 });
@@ -46,6 +52,7 @@ function filters() {
   for (const name of ["q", "total_min", "total_max", "payment_collected", "customer_id", "product_id"]) {
     if (params.get(name)) result[name] = params.get(name);
   }
+  for (const name of ["total_min", "total_max"]) if (result[name]) result[name] = decimalText(result[name]);
   if (params.get("created_from")) result.created_from = `${params.get("created_from")}T00:00:00Z`;
   // "created to" is inclusive on the page; the API's bound is exclusive
   if (params.get("created_to")) result.created_to = `${nextDay(params.get("created_to"))}T00:00:00Z`;
@@ -100,8 +107,13 @@ async function load() {
     first.hidden = !params.get("cursor");
     summary.textContent = `${page.items.length} order${page.items.length === 1 ? "" : "s"} on this page${page.has_more ? ", more on the next" : ""}.`;
   } catch (error) {
-    toastError(error, "Could not load the orders.");
-    if (error.status === 422) summary.textContent = "Some filters are not valid: " + error.message;
+    if (error.status === 422) {
+      // each of the server's messages on its filter, with the filters unfolded to show them
+      document.getElementById("filter-box").open = true;
+      showErrors(form, error);
+      summary.textContent = "Some filters are not valid; they are marked above.";
+      tbody.replaceChildren();
+    } else toastError(error, "Could not load the orders.");
   } finally {
     tbody.removeAttribute("aria-busy");
   }

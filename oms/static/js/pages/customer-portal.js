@@ -45,10 +45,10 @@ form.addEventListener("submit", async (event) => {
         selector.showShortages(error.details.shortages);
         showErrors(form, { details: {}, message: error.message });
       } else if (error.status === 422) {
-        showErrors(form, error);
         const items = error.details && error.details.items;
-        if (items) toastError({ message: "Some products can no longer be ordered." });
-        if (items) loadProducts();
+        // the catalogue first (a product may be gone), then each message on its line
+        if (items) await loadProducts();
+        showErrors(form, error, { place: (name, message) => selector.placeError(name, message) });
       } else {
         toastError(error);
       }

@@ -63,7 +63,9 @@ form.addEventListener("submit", async (event) => {
       if (error.code === "insufficient_stock") {
         selector.showShortages(error.details.shortages);
         showErrors(form, { details: {}, message: error.message });
-      } else if (error.status === 422) showErrors(form, error);
+      } else if (error.status === 422) {
+        showErrors(form, error, { place: (name, message) => selector.placeError(name, message) });
+      }
       else toastError(error);
     }
   });

@@ -2,7 +2,7 @@
 // `product.stock_changed` events live.
 import { api } from "../api.js";
 import { live } from "../realtime.js";
-import { busy, el, fillForm, formatMoney, openDialog, toast, toastError } from "../ui.js";
+import { busy, decimalText, el, fillForm, formatMoney, openDialog, toast, toastError } from "../ui.js";
 
 const body = document.getElementById("products");
 const more = document.getElementById("more");
@@ -59,7 +59,7 @@ async function load({ append = false } = {}) {
 }
 
 function productPayload(values, { creating }) {
-  const data = { name: values.name, price: values.price, active: Boolean(values.active) };
+  const data = { name: values.name, price: decimalText(values.price), active: Boolean(values.active) };
   data.description = values.description || null;
   if (creating) data.inventory_count = Number(values.inventory_count || 0);
   return data;
