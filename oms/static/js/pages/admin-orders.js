@@ -156,8 +156,15 @@ function jobView(job) {
   }
 }
 
+// How far a job has got: a late answer (a poll sent before the last event) never moves it back.
+const RANK = { queued: 0, running: 1, finished: 2, failed: 2, cancelled: 2 };
+// Events of jobs not known yet: a small export can finish before its 202 reaches the page.
+const early = new Map();
+
 function remember(job) {
-  jobs.set(job.id, { ...(jobs.get(job.id) || {}), ...job });
+  const known = jobs.get(job.id);
+  if (known && (RANK[job.status] ?? 0) < (RANK[known.status] ?? 0)) return;
+  jobs.set(job.id, { ...(known || {}), ...job });
   jobView(jobs.get(job.id));
   schedulePoll();
 }
@@ -187,7 +194,12 @@ exportButton.addEventListener("click", () => busy(exportButton, async () => {
   try {
     const job = await api.post("/api/v1/reports/exports", filters());
     remember(job);
+    const seen = early.get(job.id);
+    early.delete(job.id);
+    if (seen) remember(seen);
     toast("Export queued. The progress bar follows it live.", "success");
+    // the real state at once: it may have finished while the 202 was on its way
+    api.get(`/api/v1/reports/exports/${job.id}`).then(remember).catch(() => {});
   } catch (error) {
     toastError(error, "Could not queue the export.");
   }
@@ -227,11 +239,18 @@ live({ onResync: ({ first }) => { if (!first) { load(); loadJobs(); } } })
   })
   .on("export.progress", (event) => {
     const known = jobs.get(event.job_id);
-    if (!known || !["queued", "running"].includes(known.status)) return; // late or not ours
+    if (!known) {
+      if ((RANK[early.get(event.job_id)?.status] ?? 0) < 2) early.set(event.job_id, { id: event.job_id, status: "running", rows_written: event.rows_written, total_rows: event.total_rows, percent: event.percent });
+      return;
+    }
+    if (!["queued", "running"].includes(known.status)) return; // late
     remember({ id: event.job_id, status: "running", rows_written: event.rows_written, total_rows: event.total_rows, percent: event.percent });
   })
   .on("export.finished", (event) => {
-    if (!jobs.has(event.job_id)) return;
+    if (!jobs.has(event.job_id)) {
+      early.set(event.job_id, { id: event.job_id, status: event.status, rows_written: event.rows_written, file_size: event.file_size, percent: event.status === "finished" ? 100 : 0 });
+      return;
+    }
     remember({ id: event.job_id, status: event.status, rows_written: event.rows_written, file_size: event.file_size, percent: event.status === "finished" ? 100 : jobs.get(event.job_id).percent });
     if (event.status === "finished") toast(`Export finished: ${event.rows_written} rows. Ready to download.`, "success");
     else toast(`Export ${event.status}.`, "error");
