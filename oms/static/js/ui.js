@@ -270,7 +270,7 @@ export function randomKey() {
 }
 
 /** Open a <dialog> and resolve with the submitted form's values, or null when dismissed. */
-export function openDialog(dialog, { onSubmit } = {}) {
+export function openDialog(dialog, { onSubmit, focus } = {}) {
   const form = dialog.querySelector("form");
   return new Promise((resolve) => {
     const cancel = () => { cleanup(); dialog.close(); resolve(null); };
@@ -304,7 +304,7 @@ export function openDialog(dialog, { onSubmit } = {}) {
     dialog.querySelectorAll("[data-close]").forEach((b) => b.addEventListener("click", cancel));
     dialog.addEventListener("cancel", onEscape);
     dialog.showModal();
-    const first = form.querySelector("input:not([type=hidden]), select, textarea");
+    const first = focus || form.querySelector("input:not([type=hidden]), select, textarea") || form.querySelector("[type=submit]");
     if (first) first.focus();
   });
 }
@@ -317,4 +317,18 @@ export function fillForm(form, values) {
     if (field.type === "checkbox") field.checked = Boolean(value);
     else field.value = value === undefined || value === null ? "" : value;
   }
+}
+
+/** Ask for a confirmation in the page's one confirm dialog (the `dialog` component); resolves
+ *  true when confirmed. Replaces the browser's confirm(), which cannot be styled or labelled. */
+export async function confirmDialog({ title, message, confirm = "Confirm", cancel = "Cancel", danger = false }) {
+  const dialog = document.getElementById("confirm-dialog");
+  dialog.querySelector("[data-slot=title]").textContent = title;
+  dialog.querySelector("[data-slot=message]").textContent = message || "";
+  const submit = dialog.querySelector("[data-slot=submit]");
+  submit.textContent = confirm;
+  submit.classList.toggle("danger", danger);
+  dialog.querySelector("[data-slot=close]").textContent = cancel;
+  const values = await openDialog(dialog, { focus: submit });
+  return values !== null;
 }

@@ -1,7 +1,7 @@
 // User management for admins: create staff and admin accounts, change roles, deactivate and
 // reactivate accounts (through /api/v1/users).
 import { api } from "../api.js";
-import { busy, el, fillForm, formatDate, openDialog, toast, toastError } from "../ui.js";
+import { busy, confirmDialog, el, fillForm, formatDate, openDialog, toast, toastError } from "../ui.js";
 
 const body = document.getElementById("users");
 const more = document.getElementById("more");
@@ -51,7 +51,13 @@ async function load({ append = false } = {}) {
 
 async function changeRole(user, select) {
   const role = select.value;
-  if (!confirm(`Make ${user.email} ${role === "admin" ? "an" : "a"} ${role}? They get the new role's access at once.`)) {
+  const article = role === "admin" ? "an" : "a";
+  const sure = await confirmDialog({
+    title: `Make ${user.email} ${article} ${role}?`,
+    message: "They get the new role's access at once.",
+    confirm: `Make ${article} ${role}`,
+  });
+  if (!sure) {
     select.value = user.role;
     return;
   }
@@ -69,7 +75,11 @@ async function changeRole(user, select) {
 
 async function toggle(user, button) {
   const activate = !user.is_active;
-  if (!activate && !confirm(`Deactivate ${user.email}? They are logged out everywhere at once.`)) return;
+  if (!activate && !(await confirmDialog({
+    title: `Deactivate ${user.email}?`,
+    message: "They are logged out everywhere at once and cannot log in until reactivated.",
+    confirm: "Deactivate", danger: true,
+  }))) return;
   await busy(button, async () => {
     try {
       const updated = await api.patch(`/api/v1/users/${user.id}`, { is_active: activate });

@@ -4,7 +4,7 @@ import { IdempotentSubmission, api, getAll } from "../api.js";
 import { ProductSelector, actionButtons, fillOrderCard, orderCard } from "../components.js";
 import { live } from "../realtime.js";
 import {
-  STATUS_LABELS, busy, checkForm, clearErrors, el, formValues, showErrors, toast, toastError,
+  STATUS_LABELS, busy, checkForm, clearErrors, el, formValues, openDialog, showErrors, toast, toastError,
 } from "../ui.js";
 
 const form = document.getElementById("order-form");
@@ -67,10 +67,14 @@ function card(order) {
 }
 
 async function cancel(order, status, button) {
-  if (!confirm(`Cancel order ${order.number}?`)) return;
+  const dialog = document.getElementById("cancel-dialog");
+  dialog.querySelector("[data-role=number]").textContent = order.number;
+  const values = await openDialog(dialog);
+  if (!values) return;
   await busy(button, async () => {
     try {
-      const updated = await api.patch(`/api/v1/orders/${order.id}/status`, { status });
+      const body = values.notes ? { status, notes: values.notes } : { status };
+      const updated = await api.patch(`/api/v1/orders/${order.id}/status`, body);
       replace(updated);
       toast(`Order ${updated.number} cancelled.`, "success");
     } catch (error) {

@@ -1,6 +1,6 @@
 // Customer records for staff: search, create, edit; admins may also delete (anonymise) them.
 import { api } from "../api.js";
-import { busy, el, fillForm, openDialog, toast, toastError } from "../ui.js";
+import { busy, confirmDialog, el, fillForm, openDialog, toast, toastError } from "../ui.js";
 
 const body = document.getElementById("customers");
 const more = document.getElementById("more");
@@ -81,7 +81,12 @@ async function edit(customer) {
 }
 
 async function remove(customer, button) {
-  if (!confirm(`Delete ${customer.first_name} ${customer.last_name}? A customer with past orders is anonymised, and their login is switched off.`)) return;
+  const sure = await confirmDialog({
+    title: `Delete ${customer.first_name} ${customer.last_name}?`,
+    message: "A customer with past orders is anonymised, and their login is switched off.",
+    confirm: "Delete", danger: true,
+  });
+  if (!sure) return;
   await busy(button, async () => {
     try {
       await api.del(`/api/v1/customers/${customer.id}`);

@@ -96,7 +96,7 @@ async function edit(productId) {
 
 async function restock(productId) {
   const product = products.get(productId);
-  restockDialog.querySelector("[data-role=name]").textContent = product.name;
+  restockDialog.querySelector("[data-slot=title]").textContent = `Restock ${product.name}`;
   restockDialog.querySelector("[data-role=current]").textContent =
     `${product.inventory_count} on hand, ${product.reserved_count} reserved, ${product.available} available.`;
   fillForm(restockDialog.querySelector("form"), {});
