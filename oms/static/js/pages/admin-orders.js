@@ -70,8 +70,8 @@ for (const th of document.querySelectorAll("th[data-sort]")) {
   next.set("sort", current && descending ? key : `-${key}`);
   next.delete("cursor");
   link.href = `?${next}`;
+  // aria-sort belongs on the column header (on a link it is not allowed)
   th.setAttribute("aria-sort", current ? (descending ? "descending" : "ascending") : "none");
-  link.setAttribute("aria-sort", "none");
   link.setAttribute("aria-label", `Sort by ${link.textContent}${current ? (descending ? ", now newest or largest first" : ", now oldest or smallest first") : ""}`);
 }
 
@@ -82,9 +82,9 @@ function row(order) {
     el("td", { class: "nowrap" }, formatDateTime(order.created_at)),
     el("td", {}, order.customer ? order.customer.name : ""),
     el("td", { class: "num hide-sm" }, order.item_count),
-    el("td", { class: "num" }, formatMoney(order.total_amount)),
+    el("td", { class: "num", "data-cell": "total" }, formatMoney(order.total_amount)),
     el("td", { class: "hide-sm" }, order.payment_collected ? "Collected" : "Open"),
-    el("td", {}, statusBadge(order.status)),
+    el("td", { "data-cell": "status" }, statusBadge(order.status)),
     el("td", { class: "nowrap hide-sm", "data-cell": "status_updated_at" }, formatDateTime(order.status_updated_at)));
 }
 
