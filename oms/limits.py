@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from flask import current_app, request
 from flask.wrappers import Response
@@ -203,7 +204,7 @@ APPLICATION_LIMIT = ApplicationLimit(
 )
 
 #: ``limiter.limit(**LOGIN_PER_ACCOUNT)``: failed logins per account, from any address.
-LOGIN_PER_ACCOUNT = {
+LOGIN_PER_ACCOUNT: dict[str, Any] = {
     "limit_value": lambda: current_app.config[LOGIN_ACCOUNT_SETTING],
     "key_func": login_account_key,
     "exempt_when": _no_login_email,
@@ -213,7 +214,7 @@ LOGIN_PER_ACCOUNT = {
 }
 
 #: ``limiter.limit(**LOGIN_PER_ADDRESS)``: failed logins per address, whatever the account.
-LOGIN_PER_ADDRESS = {
+LOGIN_PER_ADDRESS: dict[str, Any] = {
     "limit_value": lambda: current_app.config[LOGIN_ADDRESS_SETTING],
     "key_func": address_key,
     "deduct_when": _login_failed,
@@ -222,7 +223,7 @@ LOGIN_PER_ADDRESS = {
 }
 
 #: ``limiter.limit(**REGISTRATION)``: every registration attempt per address.
-REGISTRATION = {
+REGISTRATION: dict[str, Any] = {
     "limit_value": lambda: current_app.config[REGISTER_SETTING],
     "key_func": address_key,
     "error_message": too_many_attempts,
