@@ -2,7 +2,8 @@
 
 Every change of a product's stock (creation, a new ``inventory_count``, a change of ``active``)
 publishes ``product.stock_changed`` after the commit, and ``inventory.low_stock`` when the units
-still available are at or below ``OMS_LOW_STOCK_THRESHOLD``: see :func:`publish_stock`.
+still available are at or below ``OMS_LOW_STOCK_THRESHOLD``: see
+:func:`oms.products.events.publish_stock`.
 
 Deleting a product that appears on any order line only deactivates it, because the order lines
 must keep pointing at it (``order_items.product_id`` is ``ON DELETE RESTRICT``).
@@ -15,61 +16,21 @@ from decimal import Decimal
 from typing import cast
 
 import sqlalchemy as sa
-from flask import current_app
 
-from oms import events
 from oms.db import transaction
 from oms.errors import ConflictError, NotFoundError
 from oms.extensions import db
 from oms.orders.models import OrderItem
+
+# re-exported: callers of the service (schemas, analytics, inventory) reach them here too
+from oms.products.events import is_low_stock as is_low_stock
+from oms.products.events import low_stock_threshold as low_stock_threshold
+from oms.products.events import publish_stock as publish_stock
 from oms.products.models import Product
 from oms.search import PRODUCT_NAME_TSVECTOR, matches
 
 # Distinguishes "not given" from an explicit None (which clears a nullable field).
 _UNSET: object = object()
-
-
-def low_stock_threshold() -> int:
-    """Units available at or below which a product counts as low on stock."""
-    return current_app.config["OMS_LOW_STOCK_THRESHOLD"]
-
-
-def is_low_stock(product: Product) -> bool:
-    """Whether the product's available units are at or below the low-stock threshold."""
-    return product.available <= low_stock_threshold()
-
-
-def publish_stock(product: Product, *, was_active: bool = False) -> None:
-    """Publish the product's stock after the current commit: ``product.stock_changed`` with the
-    counters (staff), ``inventory.low_stock`` when due (staff), and ``product.availability``
-    (everyone logged in: the order form) for a product on sale, or one just taken off sale.
-
-    Call it inside the transaction that changed the stock, after the change: the values are
-    read now, and the events leave only if that transaction commits."""
-    events.publish(
-        "product.stock_changed",
-        product_id=str(product.id),
-        name=product.name,
-        inventory_count=product.inventory_count,
-        reserved_count=product.reserved_count,
-        available=product.available,
-        active=product.active,
-    )
-    if is_low_stock(product):
-        events.publish(
-            "inventory.low_stock",
-            product_id=str(product.id),
-            name=product.name,
-            available=product.available,
-        )
-    if product.active or was_active:
-        events.publish(
-            "product.availability",
-            product_id=str(product.id),
-            name=product.name,
-            available=product.available,
-            active=product.active,
-        )
 
 
 def _key(product_id: uuid.UUID | str) -> uuid.UUID:
