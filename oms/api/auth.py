@@ -62,7 +62,7 @@ def register(body):
 def logout():
     """Revoke this login session: the access token and its refresh token stop working."""
     claims = get_jwt()
-    ids = [claims["jti"]] + ([claims["sid"]] if claims.get("sid") else [])
+    ids = service.token_ids(claims)
     refresh_lifetime = current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]
     # The sid must outlive the longest token of the session: the refresh token.
     expires = service.token_expiry(claims["iat"]) + refresh_lifetime

@@ -12,12 +12,9 @@ from flask_jwt_extended import current_user
 
 from oms.auth.access import require_role
 from oms.auth.enums import UserRole
-from oms.db import utcnow
-from oms.exports import files, query, streaming
 from oms.exports import service as exports
 from oms.exports.models import ExportJob
 from oms.exports.schemas import DirectExportQuerySchema, ExportCreateSchema, ExportJobSchema
-from oms.extensions import db
 from oms.openapi import Blueprint
 from oms.pagination import PageQuerySchema, page_schema, paginate
 from oms.schemas import ErrorSchema
@@ -112,10 +109,5 @@ def stream_orders_export(args):
     read (memory holds one batch of rows); `per_line` gives one row per order line. For large
     exports, queue one with `POST /api/v1/reports/exports` instead."""
     per_line = args.pop("per_line")
-    export = query.build(actor=current_user, filters=args, per_line=per_line)
-    # the body is read after the view returned: the statements are built above, and the
-    # generator brings its own connection
-    name = files.download_name(utcnow(), gzip=False)
-    return Response(
-        streaming.stream_csv(db.engine, export), mimetype=CSV_MIMETYPE, headers=_attachment(name)
-    )
+    name, chunks = exports.stream_orders(actor=current_user, filters=args, per_line=per_line)
+    return Response(chunks, mimetype=CSV_MIMETYPE, headers=_attachment(name))

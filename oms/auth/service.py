@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from oms.auth.enums import UserRole
 from oms.auth.models import RevokedToken, User
 from oms.auth.passwords import check_password, hash_password
+from oms.customers.errors import EmailTaken
 from oms.customers.models import Customer
 from oms.db import transaction, utcnow
 from oms.errors import AuthenticationError, ConflictError, NotFoundError, ValidationError
@@ -61,7 +62,7 @@ def _new_user(
     _check_password_policy(password)
     email = normalize_email(email)
     if get_by_email(email=email) is not None:
-        raise ConflictError("A user with this email already exists.", details={"email": email})
+        raise EmailTaken(who="user")
     user = User(
         email=email,
         password_hash=hash_password(password),
@@ -105,10 +106,7 @@ def register_customer(
             sa.select(Customer.id).where(Customer.email == normalize_email(email))
         )
         if existing is not None:
-            raise ConflictError(
-                "A customer with this email already exists; ask the shop for a login.",
-                details={"email": normalize_email(email)},
-            )
+            raise EmailTaken(hint=" Ask the shop for a login.")
         user = _new_user(
             email=email,
             password=password,
@@ -150,7 +148,38 @@ def revoke(*, token_ids: list[str], expires_at: datetime) -> None:
                 session.add(RevokedToken(jti=token_id, expires_at=expires_at))
 
 
+def token_ids(claims: dict) -> list[str]:
+    """What revoking a token means for its claims: the token itself (``jti``) and, when it has
+    one, its whole login session (``sid``, shared by the access and refresh tokens)."""
+    return [claims["jti"]] + ([claims["sid"]] if claims.get("sid") else [])
+
+
+def revoked_among(token_ids: set[str]) -> set[str]:
+    """Which of ``token_ids`` are revoked (one query)."""
+    if not token_ids:
+        return set()
+    return set(
+        db.session.scalars(sa.select(RevokedToken.jti).where(RevokedToken.jti.in_(token_ids)))
+    )
+
+
+def access_of(user_ids: set) -> dict:
+    """``{user id: (is_active, role)}`` for these users as committed now (one query); a user
+    who is gone is missing."""
+    rows = db.session.execute(
+        sa.select(User.id, User.is_active, User.role).where(User.id.in_(user_ids))
+    )
+    return {row.id: (row.is_active, row.role) for row in rows}
+
+
+def get_active(*, user_id) -> User | None:
+    """The user if they exist and are active (a login that may still act)."""
+    user = db.session.get(User, user_id)
+    return user if user is not None and user.is_active else None
+
+
 def is_revoked(*, token_ids: list[str]) -> bool:
+    """Whether any of ``token_ids`` (a token and its session) was revoked."""
     return (
         db.session.scalar(
             sa.select(sa.func.count())

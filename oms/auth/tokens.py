@@ -50,8 +50,7 @@ def register_jwt_callbacks(jwt: JWTManager) -> None:
 
     @jwt.token_in_blocklist_loader
     def _is_revoked(_header, payload) -> bool:
-        ids = [payload["jti"]] + ([payload["sid"]] if payload.get("sid") else [])
-        return service.is_revoked(token_ids=ids)
+        return service.is_revoked(token_ids=service.token_ids(payload))
 
     def _unauthenticated(message: str):
         return error_response(401, "authentication_error", message)

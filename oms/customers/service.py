@@ -26,6 +26,7 @@ from typing import cast
 import sqlalchemy as sa
 
 from oms.auth.service import normalize_email
+from oms.customers.errors import EmailTaken
 from oms.customers.models import Customer
 from oms.db import transaction
 from oms.errors import ConflictError, NotFoundError
@@ -88,15 +89,13 @@ def _check_email_free(email: str, *, except_id: uuid.UUID | None = None) -> None
     if except_id is not None:
         query = query.where(Customer.id != except_id)
     if db.session.scalar(query) is not None:
-        raise ConflictError("A customer with this email already exists.", details={"email": email})
+        raise EmailTaken()
 
 
 def _raise_if_email_taken(error: sa.exc.IntegrityError, email: str | None) -> None:
     """Turn the unique-email violation of a concurrent write into the same 409 as the check."""
     if email is not None and _EMAIL_CONSTRAINT in str(error.orig):
-        raise ConflictError(
-            "A customer with this email already exists.", details={"email": email}
-        ) from error
+        raise EmailTaken() from error
 
 
 def create(

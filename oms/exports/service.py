@@ -16,6 +16,7 @@ from __future__ import annotations
 import enum
 import os
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -29,7 +30,7 @@ from oms.auth.enums import UserRole
 from oms.auth.models import User
 from oms.db import after_commit, as_utc, transaction, utcnow
 from oms.errors import AuthorizationError, ConflictError, NotFoundError
-from oms.exports import files
+from oms.exports import files, query, streaming
 from oms.exports.enums import ACTIVE_STATUSES, ExportStatus
 from oms.exports.models import ExportJob, progress_percent
 from oms.extensions import db
@@ -385,3 +386,10 @@ def _remove_orphans(min_age: timedelta) -> int:
             files.remove(path)
             removed += 1
     return removed
+
+
+def stream_orders(*, actor: User, filters: dict, per_line: bool) -> tuple[str, Iterator[bytes]]:
+    """The direct export: the file name and the CSV chunks, read as the response is sent (the
+    statements are built now; the generator brings its own connection)."""
+    export = query.build(actor=actor, filters=filters, per_line=per_line)
+    return files.download_name(utcnow(), gzip=False), streaming.stream_csv(db.engine, export)

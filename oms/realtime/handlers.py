@@ -18,7 +18,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import sqlalchemy as sa
 from flask import current_app, request
 from flask_jwt_extended import decode_token
 from flask_socketio import ConnectionRefusedError, join_room
@@ -26,8 +25,8 @@ from flask_socketio import ConnectionRefusedError, join_room
 from oms import events
 from oms.auth import service as auth_service
 from oms.auth.enums import UserRole
-from oms.auth.models import RevokedToken, User
-from oms.extensions import db, socketio
+from oms.auth.models import User
+from oms.extensions import socketio
 from oms.realtime.rooms import rooms_for_event, rooms_for_user
 
 log = logging.getLogger("oms.realtime")
@@ -60,11 +59,10 @@ def _authenticate(auth) -> tuple[User, dict]:
         raise ConnectionRefusedError("invalid or expired token") from exc
     if claims.get("type") != "access":
         raise ConnectionRefusedError("an access token is required")
-    ids = [claims["jti"]] + ([claims["sid"]] if claims.get("sid") else [])
-    if auth_service.is_revoked(token_ids=ids):
+    if auth_service.is_revoked(token_ids=auth_service.token_ids(claims)):
         raise ConnectionRefusedError("token revoked")
-    user = db.session.get(User, uuid.UUID(claims["sub"]))
-    if user is None or not user.is_active:
+    user = auth_service.get_active(user_id=uuid.UUID(claims["sub"]))
+    if user is None:
         raise ConnectionRefusedError("account inactive")
     return user, claims
 
@@ -76,25 +74,14 @@ def invalid_connections(connections: dict[str, Connection]) -> list[str]:
         return []
     now = datetime.now(UTC)
     user_ids = {c.user_id for c in connections.values()}
-    users = {
-        row.id: row
-        for row in db.session.execute(
-            sa.select(User.id, User.is_active, User.role).where(User.id.in_(user_ids))
-        )
-    }
-    token_ids = {t for c in connections.values() for t in c.token_ids}
-    revoked = set(
-        db.session.scalars(sa.select(RevokedToken.jti).where(RevokedToken.jti.in_(token_ids)))
-    )
+    access = auth_service.access_of(user_ids)
+    revoked = auth_service.revoked_among({t for c in connections.values() for t in c.token_ids})
     bad = []
     for sid, c in connections.items():
-        user = users.get(c.user_id)
         if (
             c.expires_at <= now
             or revoked.intersection(c.token_ids)
-            or user is None
-            or not user.is_active
-            or user.role != c.role
+            or access.get(c.user_id) != (True, c.role)
         ):
             bad.append(sid)
     return bad
@@ -130,7 +117,7 @@ def on_connect(auth=None):
     _connections[request.sid] = Connection(
         user_id=user.id,
         role=user.role,
-        token_ids=tuple([claims["jti"]] + ([claims["sid"]] if claims.get("sid") else [])),
+        token_ids=tuple(auth_service.token_ids(claims)),
         expires_at=datetime.fromtimestamp(claims["exp"], UTC),
         rooms=frozenset(rooms),
     )

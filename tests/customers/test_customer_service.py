@@ -20,7 +20,7 @@ def test_email_taken_between_check_and_commit_is_still_409(app_ctx, monkeypatch)
     monkeypatch.setattr(service, "_check_email_free", lambda email, **_: None)
     with pytest.raises(ConflictError) as raised:
         service.create(email="race@example.test", first_name="A", last_name="B")
-    assert raised.value.details == {"email": "race@example.test"}
+    assert raised.value.details == {"email": ["A customer with this email already exists."]}
     other = make_customer(email="other@example.test")
     with pytest.raises(ConflictError):
         service.update(customer_id=other.id, email="RACE@example.test")
