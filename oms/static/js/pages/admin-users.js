@@ -16,13 +16,13 @@ function row(user) {
   const name = `${user.first_name} ${user.last_name}`.trim() || user.email;
   const self = user.id === me;
   const role = el("select", {
-    "aria-label": `Role of ${name}`, disabled: self, title: self ? "You cannot change your own role" : null,
+    class: "compact", "aria-label": `Role of ${name}`, disabled: self, title: self ? "You cannot change your own role" : null,
     onchange: (e) => changeRole(user, e.currentTarget),
   }, ...ROLES.map((r) => el("option", { value: r, selected: r === user.role }, r[0].toUpperCase() + r.slice(1))));
   return el("tr", { "data-user-id": user.id },
     el("td", {}, name, self ? el("span", { class: "muted" }, " (you)") : null),
     el("td", {}, user.email),
-    el("td", {}, el("div", { class: "actions" }, role)),
+    el("td", {}, role),
     el("td", {}, user.is_active ? "Active" : "Deactivated"),
     el("td", { class: "hide-sm" }, formatDate(user.created_at)),
     el("td", {}, el("div", { class: "actions" }, self ? null : el("button", {
