@@ -20,13 +20,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 WIDTHS = {"desktop": 1280, "phone": 375}
 SHOTS = [
-    # (file stem, login email, password, path)
+    # (file stem, login email, password, path[, what to do on the page before the shot])
     ("customer", "customer@example.com", "customer-pass-123", "/customer"),
     ("customer-order", "customer@example.com", "customer-pass-123", "{order}"),
     ("staff", "staff@example.com", "staff-pass-123", "/staff"),
     ("staff-products", "staff@example.com", "staff-pass-123", "/staff/products"),
     ("admin", "admin@example.com", "admin-pass-123", "/admin"),
     ("admin-analytics", "admin@example.com", "admin-pass-123", "/admin/analytics"),
+    ("admin-users", "admin@example.com", "admin-pass-123", "/admin/users"),
+    (
+        "staff-cancel-dialog",
+        "staff@example.com",
+        "staff-pass-123",
+        "/staff",
+        lambda page: page.locator('[data-action="cancelled"]').first.click(),
+    ),
 ]
 CUSTOMERS = [
     (
@@ -137,7 +145,7 @@ def take(out: Path, base: str) -> list[Path]:
     written = []
     with sync_playwright() as playwright:
         browser = launch(playwright)
-        for stem, email, password, path in SHOTS:
+        for stem, email, password, path, *before in SHOTS:
             for label, width in WIDTHS.items():
                 context = browser.new_context(
                     base_url=base,
@@ -154,10 +162,12 @@ def take(out: Path, base: str) -> list[Path]:
                 page.wait_for_url(lambda url: "/login" not in url)
                 page.goto(path)
                 page.wait_for_load_state("networkidle")
+                for action in before:
+                    action(page)
                 page.wait_for_timeout(800)  # charts finish their short animation
                 target = out / f"{stem}-{label}.png"
-                # desktop: the whole page; phone: the first screen, as a person holds it
-                page.screenshot(path=str(target), full_page=width > 500)
+                # desktop: the whole page; phone, or an open dialog: the screen as a person sees it
+                page.screenshot(path=str(target), full_page=width > 500 and not before)
                 written.append(target)
                 context.close()
         browser.close()
@@ -187,8 +197,8 @@ def main() -> None:
         try:
             global SHOTS
             SHOTS = [
-                (s, e, p, path.format(order=f"/customer/orders/{order_id}"))
-                for s, e, p, path in SHOTS
+                (s, e, p, path.format(order=f"/customer/orders/{order_id}"), *rest)
+                for s, e, p, path, *rest in SHOTS
             ]
             for path in take(out, f"http://127.0.0.1:{port}"):
                 print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
