@@ -1,7 +1,11 @@
-"""Celery settings shared by every worker and beat; the broker URL comes from the ``OMS_*``
-settings (see ``oms.config``)."""
+"""Every Celery setting, in one place: the static ones as module attributes, and
+:func:`settings_from` for the ones a deployment sets through ``OMS_*`` variables (broker,
+result backend, in-process mode, beat intervals; read by ``oms.config``). Task names and
+queues come from the registry ``oms.tasks``."""
 
 from kombu import Queue
+
+from oms import tasks
 
 # Task modules, imported by workers and by the web process (which sends tasks by name).
 imports = (
@@ -11,25 +15,11 @@ imports = (
     "workers.reports",
 )
 
-# One queue per kind of work, so a flood of exports never delays reservations. A worker
-# started without -Q consumes all of them.
-task_queues = (
-    Queue("orders"),
-    Queue("notifications"),
-    Queue("reports"),
-    Queue("maintenance"),
-)
+# One queue per kind of work (oms.tasks), so a flood of exports never delays reservations. A
+# worker started without -Q consumes all of them.
+task_queues = tuple(Queue(name) for name in tasks.QUEUES)
 task_default_queue = "orders"
-task_routes = {
-    "inventory.*": {"queue": "orders"},
-    "notifications.*": {"queue": "notifications"},
-    # export housekeeping must not wait behind long exports
-    "reports.recover_stale_exports": {"queue": "maintenance"},
-    "reports.purge_exports": {"queue": "maintenance"},
-    "reports.*": {"queue": "reports"},
-    "outbox.*": {"queue": "maintenance"},
-    "maintenance.*": {"queue": "maintenance"},
-}
+task_routes = {name: {"queue": queue} for name, queue in tasks.QUEUE_OF.items()}
 
 # Acknowledge after the task ran, and hand the task back if the worker dies mid-way, so a
 # crash never loses work; every task is written to be safe to run twice.
@@ -66,10 +56,39 @@ broker_connection_retry_on_startup = True
 worker_send_task_events = True
 task_send_sent_event = True
 
-beat_schedule = {
-    "relay-outbox": {"task": "outbox.relay", "schedule": 5.0},
-    "sweep-pending-orders": {"task": "inventory.reserve_pending", "schedule": 30.0},
-    "purge-expired": {"task": "maintenance.purge", "schedule": 3600.0},
-    "recover-stale-exports": {"task": "reports.recover_stale_exports", "schedule": 60.0},
-    "purge-exports": {"task": "reports.purge_exports", "schedule": 3600.0},
-}
+
+def beat_schedule_for(*, relay_seconds: float, sweep_seconds: float) -> dict:
+    """The safety nets and housekeeping beat runs; the two intervals are settings."""
+    return {
+        "relay-outbox": {"task": tasks.RELAY_OUTBOX, "schedule": relay_seconds},
+        "sweep-pending-orders": {"task": tasks.RESERVE_PENDING_ORDERS, "schedule": sweep_seconds},
+        "purge-expired": {"task": tasks.PURGE_EXPIRED, "schedule": 3600.0},
+        "recover-stale-exports": {"task": tasks.RECOVER_STALE_EXPORTS, "schedule": 60.0},
+        "purge-exports": {"task": tasks.PURGE_EXPORTS, "schedule": 3600.0},
+    }
+
+
+# In-process test apps and a bare `celery -A wsgi` without settings get the defaults.
+beat_schedule = beat_schedule_for(relay_seconds=5.0, sweep_seconds=30.0)
+
+
+def settings_from(
+    *,
+    broker_url: str | None,
+    result_backend: str | None,
+    relay_seconds: float,
+    sweep_seconds: float,
+) -> dict:
+    """The deployment's part of the Celery settings. With no broker configured, tasks run
+    inside the web process (the embedded default)."""
+    return {
+        "broker_url": broker_url or "memory://",
+        "result_backend": result_backend,
+        "task_always_eager": broker_url is None,
+        # a task that fails in-process is logged, never raised into the request that
+        # committed the change (on a worker it would not reach the request either)
+        "task_eager_propagates": False,
+        "beat_schedule": beat_schedule_for(
+            relay_seconds=relay_seconds, sweep_seconds=sweep_seconds
+        ),
+    }

@@ -1,7 +1,7 @@
 """Flash sale: how fast pending orders for one hot product get reserved.
 
 Compares one transaction per order (the ``inventory.reserve_order`` task's path) with batch
-transactions (``inventory.reserve_pending``: many pending orders claimed with
+transactions (``inventory.reserve_pending_orders``: many pending orders claimed with
 ``FOR UPDATE SKIP LOCKED`` and decided in one transaction), each with 1 and 2 processes
 working at once against the same PostgreSQL database.
 

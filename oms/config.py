@@ -14,6 +14,8 @@ from pathlib import Path
 
 from limits import parse_many
 
+import celery_config
+
 
 def instance_dir() -> Path:
     """Where development secrets and the embedded SQLite database live (``OMS_INSTANCE_DIR``)."""
@@ -208,14 +210,12 @@ def load_config(overrides: dict | None = None) -> dict:
             else {}
         ),
         # Celery: with no broker configured, tasks run inside the web process (embedded default).
-        "CELERY": {
-            "broker_url": broker_url or "memory://",
-            "result_backend": _env("OMS_RESULT_BACKEND_URL", redis_url),
-            "task_always_eager": broker_url is None,
-            # a task that fails in-process is logged, never raised into the request that
-            # committed the change (on a worker it would not reach the request either)
-            "task_eager_propagates": False,
-        },
+        "CELERY": celery_config.settings_from(
+            broker_url=broker_url,
+            result_backend=_env("OMS_RESULT_BACKEND_URL", redis_url),
+            relay_seconds=_env_float("OMS_OUTBOX_RELAY_SECONDS", 5.0),
+            sweep_seconds=_env_float("OMS_PENDING_SWEEP_SECONDS", 30.0),
+        ),
         # Customer email: SMTP when OMS_SMTP_URL is set, else .eml files in OMS_MAIL_DIR.
         "OMS_SMTP_URL": _env("OMS_SMTP_URL"),
         "OMS_SMTP_TIMEOUT": _env_int("OMS_SMTP_TIMEOUT", 10),
@@ -225,9 +225,6 @@ def load_config(overrides: dict | None = None) -> dict:
         "OMS_SOCKET_RECHECK_SECONDS": _env_float("OMS_SOCKET_RECHECK_SECONDS", 10.0),
         # /metrics: open when unset (scraped from inside the network), else a Bearer token.
         "OMS_METRICS_TOKEN": _env("OMS_METRICS_TOKEN"),
-        # Beat intervals (seconds) of the safety nets: outbox relay and the pending-order sweep.
-        "OMS_OUTBOX_RELAY_SECONDS": _env_float("OMS_OUTBOX_RELAY_SECONDS", 5.0),
-        "OMS_PENDING_SWEEP_SECONDS": _env_float("OMS_PENDING_SWEEP_SECONDS", 30.0),
         # Exports: CSV files written by the reports worker, kept OMS_EXPORT_RETENTION_HOURS.
         "OMS_EXPORT_DIR": _env("OMS_EXPORT_DIR", str(instance_dir() / "exports")),
         "OMS_EXPORT_RETENTION_HOURS": _env_float("OMS_EXPORT_RETENTION_HOURS", 72.0),

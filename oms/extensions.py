@@ -53,7 +53,8 @@ def celery_init_app(app: Flask) -> Celery:
     """Create the Celery app whose tasks each run inside ``app.app_context()``.
 
     Task modules use ``@shared_task`` and never import the Flask app (Flask's own Celery
-    example); ``celery_config`` holds queues, routes and acknowledgement settings.
+    example). ``celery_config`` holds every setting; the deployment's part arrives in
+    ``app.config["CELERY"]`` (``oms.config``, tests override it).
     """
     import celery_config
 
@@ -67,9 +68,6 @@ def celery_init_app(app: Flask) -> Celery:
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.config_from_object(celery_config)
     celery_app.conf.update(app.config["CELERY"])
-    schedule = celery_app.conf.beat_schedule
-    schedule["relay-outbox"]["schedule"] = app.config["OMS_OUTBOX_RELAY_SECONDS"]
-    schedule["sweep-pending-orders"]["schedule"] = app.config["OMS_PENDING_SWEEP_SECONDS"]
     celery_app.set_default()
     celery_app.loader.import_default_modules()  # register the tasks in this process too
     app.extensions["celery"] = celery_app

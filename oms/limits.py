@@ -130,7 +130,7 @@ def request_limit() -> str:
 
 def login_email() -> str:
     """The normalised email of a login request's body ('' when there is none)."""
-    from oms.auth.service import normalize_email  # oms.auth.service imports the extensions
+    from oms.auth.emails import normalize_email
 
     body = request.get_json(silent=True)
     email = body.get("email") if isinstance(body, dict) else None

@@ -27,8 +27,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from oms.errors import error_response
 from oms.extensions import db, limiter
-
-QUEUES = ("orders", "notifications", "reports", "maintenance")
+from oms.tasks import QUEUES
 
 REGISTRY = CollectorRegistry()
 REQUESTS = Counter(

@@ -7,6 +7,7 @@ import uuid
 import sqlalchemy as sa
 from celery import shared_task
 
+from oms import tasks
 from oms.errors import ConflictError
 from oms.orders import actions, queries
 from oms.orders.enums import OrderStatus
@@ -16,7 +17,7 @@ TRANSIENT = (sa.exc.OperationalError, sa.exc.InterfaceError, ConflictError)
 
 
 @shared_task(
-    name="inventory.reserve_order",
+    name=tasks.RESERVE_ORDER,
     bind=True,
     autoretry_for=TRANSIENT,
     retry_backoff=True,
@@ -37,8 +38,8 @@ def reserve_order(self, order_id: str) -> str | None:
     return status.value if status else None
 
 
-@shared_task(name="inventory.reserve_pending", autoretry_for=TRANSIENT, retry_backoff=True)
-def reserve_pending(batch_size: int = 200, max_batches: int = 50) -> int:
+@shared_task(name=tasks.RESERVE_PENDING_ORDERS, autoretry_for=TRANSIENT, retry_backoff=True)
+def reserve_pending_orders(batch_size: int = 200, max_batches: int = 50) -> int:
     """Sweep every pending order in batches (beat safety net, and the flash-sale fast path:
     one transaction reserves a whole batch)."""
     total = 0

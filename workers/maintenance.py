@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from oms import tasks
 from oms.auth import service as auth_service
 from oms.orders import idempotency
 from oms.outbox import service as outbox
 
 
-@shared_task(name="outbox.relay")
-def relay_outbox() -> int:
+@shared_task(name=tasks.RELAY_OUTBOX)
+def relay_messages() -> int:
     """Send outbox messages that their own after-commit dispatch did not (crash, broker down)."""
     return outbox.relay()
 
 
-@shared_task(name="maintenance.purge")
-def purge() -> dict:
+@shared_task(name=tasks.PURGE_EXPIRED)
+def purge_expired() -> dict:
     """Forget expired token revocations and idempotency keys, and old sent outbox rows."""
     return {
         "revocations": auth_service.purge_expired_revocations(),

@@ -8,11 +8,12 @@ import uuid
 
 from celery import shared_task
 
+from oms import tasks
 from oms.notifications import service
 
 
-@shared_task(name="notifications.order_status", bind=True, max_retries=12)
-def order_status(self, order_id: str, status: str) -> str:
+@shared_task(name=tasks.SEND_ORDER_STATUS, bind=True, max_retries=12)
+def send_order_status(self, order_id: str, status: str) -> str:
     """Email the customer about their order's new status; a second run sends nothing.
 
     A mail server that fails is retried with exponential backoff (up to about an hour apart).

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from celery import shared_task
 from flask import current_app
 
+from oms import tasks
 from oms.exports import flows
 from oms.exports import service as exports
 
@@ -24,7 +25,7 @@ TRANSIENT = (sa.exc.OperationalError, sa.exc.InterfaceError)
 
 
 @shared_task(
-    name="reports.export_orders",
+    name=tasks.EXPORT_ORDERS,
     soft_time_limit=EXPORT_SOFT_TIME_LIMIT,
     time_limit=EXPORT_TIME_LIMIT,
     autoretry_for=TRANSIENT,
@@ -38,7 +39,7 @@ def export_orders(job_id: str) -> str | None:
     return flows.run_export(job_id=uuid.UUID(job_id))
 
 
-@shared_task(name="reports.recover_stale_exports")
+@shared_task(name=tasks.RECOVER_STALE_EXPORTS)
 def recover_stale_exports() -> dict:
     """Queue again (or fail, after OMS_EXPORT_MAX_ATTEMPTS runs) exports whose worker died."""
     config = current_app.config
@@ -48,7 +49,7 @@ def recover_stale_exports() -> dict:
     )
 
 
-@shared_task(name="reports.purge_exports")
+@shared_task(name=tasks.PURGE_EXPORTS)
 def purge_exports() -> dict:
     """Delete exports and their files past OMS_EXPORT_RETENTION_HOURS, and orphaned files."""
     config = current_app.config

@@ -21,7 +21,7 @@ from statemachine.exceptions import TransitionNotAllowed
 from oms.auth.enums import UserRole
 from oms.orders.enums import OrderStatus
 
-# The statuses whose arrival the customer is told of (notifications.order_status); pending is
+# The statuses whose arrival the customer is told of (notifications.send_order_status); pending is
 # the answer to their own submission.
 NOTIFY_CUSTOMER = frozenset(
     {

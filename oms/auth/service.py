@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
+from oms.auth.emails import normalize_email
 from oms.auth.enums import UserRole
 from oms.auth.models import RevokedToken, User
 from oms.auth.passwords import check_password, hash_password
@@ -17,10 +18,6 @@ from oms.errors import AuthenticationError, ConflictError, NotFoundError, Valida
 from oms.extensions import db
 
 MIN_PASSWORD_LENGTH = 8
-
-
-def normalize_email(email: str) -> str:
-    return email.strip().lower()
 
 
 def _check_password_policy(password: str) -> None:
@@ -102,6 +99,8 @@ def register_customer(
     the registrant owns that address, and linking would hand them that customer's orders. An
     admin gives such a customer a login (``users create``/``POST /users``, which links)."""
     with transaction():
+        if get_by_email(email=email) is not None:
+            raise EmailTaken(who="user", hint=" Log in instead.")
         existing = db.session.scalar(
             sa.select(Customer.id).where(Customer.email == normalize_email(email))
         )

@@ -25,7 +25,7 @@ from typing import cast
 
 import sqlalchemy as sa
 
-from oms.auth.service import normalize_email
+from oms.auth.emails import normalize_email
 from oms.customers.errors import EmailTaken
 from oms.customers.models import Customer
 from oms.db import transaction

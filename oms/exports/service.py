@@ -25,7 +25,7 @@ from typing import cast
 
 import sqlalchemy as sa
 
-from oms import events
+from oms import events, tasks
 from oms.auth.enums import UserRole
 from oms.auth.models import User
 from oms.db import after_commit, as_utc, transaction, utcnow
@@ -36,7 +36,6 @@ from oms.exports.models import ExportJob, progress_percent
 from oms.extensions import db
 from oms.outbox import service as outbox
 
-EXPORT_TASK = "reports.export_orders"
 DONE_STATUSES = frozenset(ExportStatus) - ACTIVE_STATUSES
 # (status, attempts) of a file that belongs to no job
 _NO_JOB: tuple[ExportStatus | None, int | None] = (None, None)
@@ -99,7 +98,7 @@ def create(*, actor: User, filters: dict, per_line: bool = False, gzip: bool = F
         )
         session.add(job)
         session.flush()
-        outbox.enqueue(EXPORT_TASK, job_id=str(job.id))
+        outbox.enqueue(tasks.EXPORT_ORDERS, job_id=str(job.id))
     return job
 
 
@@ -303,7 +302,7 @@ def recover_stale(*, stale_after: timedelta, max_attempts: int) -> dict[str, int
                 job.rows_written = 0
                 job.heartbeat_at = utcnow()
                 job.error = f"Run {job.attempts} lost its worker; queued again."
-                outbox.enqueue(EXPORT_TASK, job_id=str(job.id))
+                outbox.enqueue(tasks.EXPORT_ORDERS, job_id=str(job.id))
                 counts["requeued"] += 1
             else:
                 job.status = ExportStatus.FAILED
@@ -327,7 +326,7 @@ def recover_stale(*, stale_after: timedelta, max_attempts: int) -> dict[str, int
         ).all()
         for job in silent:
             job.heartbeat_at = utcnow()
-            outbox.enqueue(EXPORT_TASK, job_id=str(job.id))
+            outbox.enqueue(tasks.EXPORT_ORDERS, job_id=str(job.id))
         counts["resent"] = len(silent)
     return counts
 

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 
 from oms.extensions import db
 from oms.inventory.errors import InsufficientStock, Shortage
+from oms.products.events import publish_stock
 from oms.products.models import Product
 
 
@@ -96,7 +97,5 @@ def take_out(units: dict[uuid.UUID, int], products: dict[uuid.UUID, Product]) ->
 
 def publish_changed(products: Iterable[Product]) -> None:
     """Announce the new stock of these products after the commit."""
-    from oms.products.service import publish_stock
-
     for product in products:
         publish_stock(product)

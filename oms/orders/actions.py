@@ -26,7 +26,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from oms import events
+from oms import events, tasks
 from oms.auth.models import User
 from oms.customers.models import Customer
 from oms.db import MAX_MONEY, is_postgresql, retry_on_conflict, transaction, utcnow
@@ -42,8 +42,6 @@ from oms.outbox import service as outbox
 from oms.products.models import Product
 from workflows.order_lifecycle import EVENT_FOR_STATUS, NOTIFY_CUSTOMER, TransitionRefused, apply
 
-RESERVE_TASK = "inventory.reserve_order"
-NOTIFY_TASK = "notifications.order_status"
 EDITABLE_LINES = frozenset({OrderStatus.PENDING, OrderStatus.PLACED})
 EDITABLE_ADDRESS = frozenset({OrderStatus.PENDING, OrderStatus.PLACED, OrderStatus.PICKED})
 
@@ -217,7 +215,7 @@ def place_order(
                 notes="Order received.",
             )
         )
-        outbox.enqueue(RESERVE_TASK, order_id=str(order.id))
+        outbox.enqueue(tasks.RESERVE_ORDER, order_id=str(order.id))
         _publish("order.created", order, actor)
         session.flush()
         response = OrderDetailSchema().dump(queries.present(order, actor))
@@ -307,7 +305,7 @@ def _record_transition(
         )
     )
     if new in NOTIFY_CUSTOMER:
-        outbox.enqueue(NOTIFY_TASK, order_id=str(order.id), status=new.value)
+        outbox.enqueue(tasks.SEND_ORDER_STATUS, order_id=str(order.id), status=new.value)
     events.publish(
         "order.status_changed",
         order_id=str(order.id),

@@ -67,7 +67,11 @@ def test_conflict(app_ctx, client):
             "last_name": "b",
         },
     )
-    assert_envelope(response, 409, "conflict")
+    assert_envelope(response, 409, "email_taken")
+    # the message lands on the field it is about, in words (not the email itself)
+    assert response.get_json()["error"]["details"] == {
+        "email": ["A user with this email already exists. Log in instead."]
+    }
 
 
 def test_method_not_allowed(client):

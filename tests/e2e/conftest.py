@@ -86,7 +86,7 @@ def wait_for_worker(timeout: float = 30) -> bool:
             sa.select(sa.func.count()).where(OutboxMessage.sent_at.is_(None))
         )
         emails_due = db.session.scalar(
-            sa.select(sa.func.count()).where(OutboxMessage.task == "notifications.order_status")
+            sa.select(sa.func.count()).where(OutboxMessage.task == "notifications.send_order_status")
         )
         emails_sent = db.session.scalar(
             sa.select(sa.func.count()).where(Notification.sent_at.is_not(None))

@@ -144,7 +144,7 @@ def test_one_transaction_takes_a_batch_first_come_first_served(app_ctx):
 
 
 def test_sweep_task_reserves_every_pending_order(app_ctx):
-    reserve_pending = app_ctx.extensions["celery"].tasks["inventory.reserve_pending"]
+    reserve_pending = app_ctx.extensions["celery"].tasks["inventory.reserve_pending_orders"]
     customer = make_user(UserRole.CUSTOMER)
     product = make_product(stock=100)
     for _ in range(7):
