@@ -13,7 +13,7 @@ from oms.auth.models import User
 from oms.extensions import db
 from oms.orders.enums import OrderStatus
 from oms.orders.models import Order
-from tests.e2e.checks import DESKTOP, PHONE, box
+from tests.e2e.checks import DESKTOP, PHONE, axe_violations, box
 from tests.factories import PASSWORD, make_customer, make_order, make_product, make_user
 
 pytestmark = pytest.mark.slow
@@ -64,6 +64,7 @@ def test_admin_confirms_in_the_dialog_component(app_ctx, open_session, viewport)
     expect(confirm).to_be_visible()
     expect(confirm.get_by_role("heading")).to_contain_text(f"Make {clerk_email} an admin?")
     assert_buttons_on_one_row(confirm, width)
+    assert axe_violations(page) == [], "the open dialog has serious accessibility problems"
     confirm.get_by_role("button", name="Cancel").click()
     expect(confirm).to_be_hidden()
     expect(row.get_by_label("Role of", exact=False)).to_have_value("staff")
@@ -129,6 +130,7 @@ def test_cancelling_from_lists_uses_the_cancel_dialog(app_ctx, open_session, vie
     expect(dialog).to_be_visible()
     expect(dialog.get_by_role("heading")).to_have_text(f"Cancel order {mine_number}?")
     assert_buttons_on_one_row(dialog, width)
+    assert axe_violations(page) == [], "the open dialog has serious accessibility problems"
     dialog.get_by_label("Reason").fill("Ordered twice")
     dialog.get_by_role("button", name="Cancel order").click()
     expect(card.locator(".badge")).to_have_text("Cancelled")
