@@ -4,30 +4,72 @@ headers every response carries."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from flask import Flask, request
 
 from oms.errors import error_response
 
-# A NUL can be stored by no PostgreSQL text column; psycopg2 refuses it outright.
-_JSON_NUL = re.compile(rb"\\u0000", re.IGNORECASE)
+# Text PostgreSQL cannot hold or read back: a NUL (no text column stores one; psycopg2 refuses
+# it) and a lone UTF-16 surrogate (not a character: it cannot be encoded as UTF-8, and a json
+# column holding its escape breaks PostgreSQL's JSON functions, so every export).
+_BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
+BAD_TEXT_MESSAGE = "Not valid text: NUL characters and lone UTF-16 surrogates are refused."
 
 
-def _has_nul() -> bool:
-    if any("\x00" in key or "\x00" in value for key, value in request.args.items(multi=True)):
-        return True
-    data = request.get_data(cache=True)
-    return b"\x00" in data or bool(_JSON_NUL.search(data))
+def _put(errors: dict, path: tuple[str, ...], message: str) -> None:
+    node: Any = errors
+    for part in path[:-1]:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):  # a clash with a message already there: keep that
+            return
+    node.setdefault(path[-1], [message])
+
+
+def _bad_text(body: Any) -> dict:
+    """Where ``body`` (parsed JSON) holds text that is not valid Unicode, shaped as marshmallow
+    shapes field errors (``{"shipping_address": {"line1": [...]}}``, list items by index); a bad
+    key is reported on its object (``_schema``). Walked without recursion: any nesting that
+    parsed is walked."""
+    errors: dict = {}
+    stack: list[tuple[tuple[str, ...], Any]] = [((), body)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if _BAD_TEXT.search(value):
+                _put(errors, path or ("_schema",), BAD_TEXT_MESSAGE)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if _BAD_TEXT.search(key):
+                    _put(errors, (*path, "_schema"), BAD_TEXT_MESSAGE)
+                else:
+                    stack.append(((*path, key), item))
+        elif isinstance(value, list):
+            stack.extend(((*path, str(index)), item) for index, item in enumerate(value))
+    return errors
+
+
+def _bad_request_text(body: Any) -> dict:
+    """Field errors for bad text in the query arguments (by name) or the JSON body."""
+    errors = _bad_text(body)
+    for name, value in request.args.items(multi=True):
+        if _BAD_TEXT.search(name) or _BAD_TEXT.search(value):
+            errors.setdefault(name if not _BAD_TEXT.search(name) else "_schema", [BAD_TEXT_MESSAGE])
+    if not errors and body is None and b"\x00" in request.get_data(cache=True):
+        errors["_schema"] = [BAD_TEXT_MESSAGE]  # a body not read as JSON (a GET's, say)
+    return errors
 
 
 def register_content_checks(app: Flask) -> None:
     """A body sent to ``/api/`` must be JSON (415) and parse (400, also for absurd nesting);
-    size is capped by ``MAX_CONTENT_LENGTH`` (413); NUL characters are a 422 anywhere."""
+    size is capped by ``MAX_CONTENT_LENGTH`` (413); text that is not valid Unicode (NUL, lone
+    surrogates) in the query or anywhere in the body is a 422 naming the field."""
 
     @app.before_request
     def _check_request():
         if not request.path.startswith("/api/"):
             return None
+        parsed = None
         if request.method in {"POST", "PUT", "PATCH"} and (
             request.content_length or request.headers.get("Transfer-Encoding")
         ):
@@ -43,12 +85,12 @@ def register_content_checks(app: Flask) -> None:
                 parsed = None
             if parsed is None:
                 return error_response(400, "malformed_json", "The request body is not valid JSON.")
-        if _has_nul():
+        if bad := _bad_request_text(parsed):
             return error_response(
                 422,
                 "validation_error",
-                "Text may not contain NUL characters.",
-                {"_request": ["NUL"]},
+                "Text must be valid Unicode: no NUL characters, no lone UTF-16 surrogates.",
+                bad,
             )
         return None
 

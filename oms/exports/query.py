@@ -132,6 +132,28 @@ def _join_present(parts: list[sa.ColumnElement], separator: str) -> sa.ColumnEle
     return sa.func.substr(joined, len(separator) + 1)
 
 
+# PostgreSQL's JSON functions refuse a json value whose text escapes a lone UTF-16 surrogate or
+# NUL ("\ud800", "\u0000"). The API refuses such text (oms/api/content.py), but one row written
+# before that, or by hand, would stop every export: those escapes are read as U+FFFD instead.
+# An escape is real after an even run of backslashes ("\\ud800" is text); a surrogate pair
+# (an emoji, say) is left alone. Rows without a suspect escape pay a strpos and a plain match.
+_REAL = r"(?:^|[^\\])(?:\\\\)*"  # what comes before an escape's backslash
+_HIGH = r"\\u[dD][89abAB][0-9a-fA-F]{2}"
+_LOW = r"\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+_BAD_ESCAPES = rf"(?<!{_REAL}\\)(?:{_HIGH}(?!{_LOW})|(?<!{_REAL}{_HIGH}){_LOW}|\\u0000)"
+_SUSPECT_ESCAPE = r"\\u(d[89a-f]|0000)"
+
+
+def readable_json(document: sa.ColumnElement) -> sa.ColumnElement:
+    """A json column as PostgreSQL's JSON functions can read it, whatever text it holds."""
+    text = sa.cast(document, sa.Text)
+    suspect = sa.and_(
+        sa.func.strpos(text, "\\u") > 0, text.regexp_match(_SUSPECT_ESCAPE, flags="i")
+    )
+    cleaned = sa.func.regexp_replace(text, _BAD_ESCAPES, "\ufffd", "g")
+    return sa.case((suspect, sa.cast(cleaned, sa.JSON)), else_=document)
+
+
 def _address_fields(address: sa.ColumnElement) -> tuple[sa.FromClause | None, dict]:
     """The address fields as text columns, and the FROM item that provides them, if any.
 
@@ -142,7 +164,7 @@ def _address_fields(address: sa.ColumnElement) -> tuple[sa.FromClause | None, di
     if db.engine.dialect.name != "postgresql":
         return None, {key: address[key].as_string() for key in keys}
     record = (
-        sa.func.json_to_record(address)
+        sa.func.json_to_record(readable_json(address))
         .table_valued(*(sa.column(key, sa.Text) for key in keys))
         .render_derived(name="export_address", with_types=True)
     )
