@@ -11,6 +11,7 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from typing import cast, overload
 
 from limits import parse_many
 
@@ -27,9 +28,18 @@ class ConfigurationError(RuntimeError):
     """The environment does not describe a runnable application."""
 
 
+@overload
+def _env(name: str) -> str | None: ...
+@overload
+def _env(name: str, default: str) -> str: ...
+@overload
+def _env(name: str, default: str | None) -> str | None: ...
+
+
 def _env(name: str, default: str | None = None) -> str | None:
+    """The variable's value, or ``default`` when it is unset or empty."""
     value = os.environ.get(name)
-    return value if value not in (None, "") else default
+    return value if value else default
 
 
 def _env_number(name: str, default, kind: type):
@@ -256,7 +266,7 @@ def load_config(overrides: dict | None = None) -> dict:
         config.update(overrides)
     # Derived after the overrides, so a test app on another Redis gets its own names.
     config["OMS_REDIS_NAMESPACE"] = config["OMS_REDIS_NAMESPACE"] or redis_namespace(
-        config["OMS_REDIS_URL"]
+        cast("str | None", config["OMS_REDIS_URL"])
     )
     config.setdefault("RATELIMIT_KEY_PREFIX", f"{config['OMS_REDIS_NAMESPACE']}:limits")
     return config

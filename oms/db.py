@@ -26,9 +26,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -38,6 +39,7 @@ T = TypeVar("T")
 
 
 def utcnow() -> datetime:
+    """Now, as an aware UTC datetime."""
     return datetime.now(UTC)
 
 
@@ -47,16 +49,22 @@ def as_utc(value: datetime) -> datetime:
 
 
 class UUIDPrimaryKey:
+    """A random UUID primary key (ids never reveal volumes or order)."""
+
     id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=uuid.uuid4)
 
 
 class CreatedAt:
+    """When the row was written."""
+
     created_at: Mapped[datetime] = mapped_column(
         sa.DateTime(timezone=True), nullable=False, default=utcnow, server_default=sa.func.now()
     )
 
 
 class Timestamps(CreatedAt):
+    """When the row was written and last changed."""
+
     updated_at: Mapped[datetime] = mapped_column(
         sa.DateTime(timezone=True),
         nullable=False,
@@ -112,9 +120,9 @@ def _take_sqlite_write_lock(session: Session) -> None:
     The driver's legacy mode never began one for the session's earlier reads."""
     if session.get_bind().dialect.name != "sqlite":
         return
-    connection = session.connection()
-    if not connection.connection.driver_connection.in_transaction:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    driver = session.connection().connection.driver_connection
+    if driver is not None and not driver.in_transaction:
+        session.connection().exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def after_commit(callback: Callable[[], None], *, priority: int = 0) -> None:
@@ -201,11 +209,14 @@ def is_postgresql() -> bool:
     return db.engine.dialect.name == "postgresql"
 
 
-def insert_or_ignore(model) -> sa.Insert:
+def insert_or_ignore(model: Any) -> postgresql.Insert | sqlite.Insert:
     """``INSERT ... ON CONFLICT DO NOTHING`` for ``model`` on PostgreSQL and SQLite alike."""
-    from sqlalchemy.dialects import postgresql, sqlite
+    return postgresql.insert(model) if is_postgresql() else sqlite.insert(model)
 
-    return (postgresql if is_postgresql() else sqlite).insert(model)
+
+def rowcount(result: sa.Result[Any]) -> int:
+    """How many rows an INSERT, UPDATE or DELETE touched."""
+    return cast("sa.CursorResult[Any]", result).rowcount or 0
 
 
 def create_database_if_missing(url: sa.URL) -> bool:

@@ -46,6 +46,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from uuid import UUID
 
 import sqlalchemy as sa
 
@@ -230,7 +231,7 @@ class _Month:
 
     # orders
 
-    def pick_lines(self, rush: Product | None) -> dict[uuid.UUID, int]:
+    def pick_lines(self, rush: Product | None) -> dict[UUID, int]:
         """What a customer asks for, among what is available now (more is refused at once)."""
         count = self.rng.choices((1, 2, 3, 4), weights=(50, 30, 15, 5))[0]
         if rush is not None:
@@ -374,7 +375,7 @@ def _write_orders(session, month: _Month, orders: list[_Order]) -> None:
                     "status": order.status,
                     "payment_collected": month.paid(order),
                     "total_amount": sum((total for *_, total in lines), Decimal("0.00")),
-                    "shipping_address": {"name": order.customer.full_name, **address},
+                    "shipping_address": {"name": order.customer.full_name, **(address or {})},
                     "status_updated_at": last_at,
                     "status_updated_by": last_actor.id if last_actor else None,
                     "created_at": order.created_at,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, current_app, g, jsonify, request
+from flask.sansio.app import App
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger("oms.errors")
@@ -97,7 +98,7 @@ _JSON_PATHS = ("/api/", "/healthz", "/readyz", "/metrics", "/socket.io")
 _ERROR_PAGE_KEY = "oms_error_page"
 
 
-def register_error_page(app: Flask, render) -> None:
+def register_error_page(app: App, render) -> None:
     """Let the browser pages render errors outside ``/api/`` as HTML: ``render(status, code,
     message)`` returns (response, status). The web blueprint registers its own."""
     app.extensions[_ERROR_PAGE_KEY] = render
@@ -132,7 +133,7 @@ def _handle_http_exception(error: HTTPException):
     if error.code == 422 and details:
         message = "The request body or query did not validate."
     response, status = _respond(
-        error.code or 500, _HTTP_CODES.get(error.code, "http_error"), message, details
+        error.code or 500, _HTTP_CODES.get(error.code or 500, "http_error"), message, details
     )
     for name, value in (data.get("headers") or {}).items():
         response.headers[name] = value

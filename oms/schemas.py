@@ -20,6 +20,8 @@ class StrictSchema(ma.Schema):
 
 
 class ErrorBodySchema(ma.Schema):
+    """What went wrong: a stable code, words for a person, field details, the request id."""
+
     code = ma.fields.String(metadata={"description": "Stable machine-readable error code"})
     message = ma.fields.String()
     details = ma.fields.Dict(metadata={"description": "Field-level messages, when any"})

@@ -58,12 +58,15 @@ class OrderLifecycle(StateMachine):
     )
 
     def by_system(self, actor_role: UserRole | None = None) -> bool:
+        """Guard: only the system (the reservation worker) reserves and rejects."""
         return actor_role is None
 
     def by_staff(self, actor_role: UserRole | None = None) -> bool:
+        """Guard: staff and admins."""
         return actor_role is not None and actor_role.is_staff
 
     def by_staff_or_owner(self, actor_role: UserRole | None = None, is_owner: bool = False) -> bool:
+        """Guard: staff and admins, or the customer who owns the order."""
         return self.by_staff(actor_role) or (actor_role == UserRole.CUSTOMER and is_owner)
 
 
@@ -137,7 +140,9 @@ def _event_targets() -> dict[str, OrderStatus]:
         for transition in state.transitions:
             for event in transition.events:
                 targets.setdefault(str(event), set()).add(OrderStatus(transition.target.value))
-    assert all(len(t) == 1 for t in targets.values()), targets
+    ambiguous = {event: t for event, t in targets.items() if len(t) != 1}
+    if ambiguous:  # a definition error: statuses map back to events one to one
+        raise TypeError(f"events with several target statuses: {ambiguous}")
     return {event: target.pop() for event, target in targets.items()}
 
 

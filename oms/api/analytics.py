@@ -14,6 +14,8 @@ blp = Blueprint("analytics", __name__, description="Order analytics (admins only
 
 
 class AnalyticsQuerySchema(StrictSchema):
+    """The period the charts cover."""
+
     days = ma.fields.Integer(
         load_default=30,
         validate=ma.validate.Range(min=1, max=service.MAX_DAYS),
@@ -22,12 +24,16 @@ class AnalyticsQuerySchema(StrictSchema):
 
 
 class DaySchema(ma.Schema):
+    """Orders and revenue of one day."""
+
     date = ma.fields.String()
     orders = ma.fields.Integer()
     revenue = ma.fields.String(metadata={"description": "Decimal string"})
 
 
 class DurationSchema(ma.Schema):
+    """How long orders took from placed to delivered."""
+
     orders = ma.fields.Integer(metadata={"description": "Orders delivered in the period"})
     average_seconds = ma.fields.Float(allow_none=True)
     min_seconds = ma.fields.Float(allow_none=True)
@@ -35,6 +41,8 @@ class DurationSchema(ma.Schema):
 
 
 class TopProductSchema(ma.Schema):
+    """A best-selling product of the period."""
+
     product_id = ma.fields.String()
     name = ma.fields.String()
     units = ma.fields.Integer()
@@ -43,6 +51,8 @@ class TopProductSchema(ma.Schema):
 
 
 class LowStockSchema(ma.Schema):
+    """A product at or below the low-stock threshold."""
+
     product_id = ma.fields.String()
     name = ma.fields.String()
     available = ma.fields.Integer()
@@ -51,12 +61,16 @@ class LowStockSchema(ma.Schema):
 
 
 class TotalsSchema(ma.Schema):
+    """The period's totals."""
+
     orders = ma.fields.Integer()
     revenue = ma.fields.String()
     average_order_value = ma.fields.String()
 
 
 class AnalyticsSchema(ma.Schema):
+    """Every figure of the analytics page in one answer."""
+
     days = ma.fields.Integer()
     from_ = ma.fields.String(data_key="from")
     to = ma.fields.String()

@@ -13,4 +13,5 @@ blp = Blueprint("docs_assets", __name__)
 @blp.get("/api/v1/docs/assets/<path:filename>")
 @limiter.exempt
 def asset(filename: str):
+    """A Swagger UI file, served by the app itself (no CDN)."""
     return send_from_directory(swagger_ui_path, filename, max_age=86400)

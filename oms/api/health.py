@@ -14,12 +14,14 @@ blp = Blueprint("health", __name__)
 @blp.get("/healthz")
 @limiter.exempt
 def healthz():
+    """The process answers (liveness)."""
     return jsonify({"status": "ok"})
 
 
 @blp.get("/readyz")
 @limiter.exempt
 def readyz():
+    """The database and Redis answer (readiness); 503 names what is down."""
     checks: dict[str, str] = {}
     try:
         db.session.execute(sa.text("SELECT 1"))

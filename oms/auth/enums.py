@@ -4,6 +4,8 @@ from enum import StrEnum
 
 
 class UserRole(StrEnum):
+    """What a user may do; checked on every route."""
+
     CUSTOMER = "customer"  # places and follows their own orders
     STAFF = "staff"  # advances orders, manages customers and products
     ADMIN = "admin"  # everything staff can, plus deletes, exports, user management

@@ -23,6 +23,7 @@ def _dummy_hash(rounds: int) -> bytes:
 
 
 def hash_password(password: str) -> str:
+    """A bcrypt hash of ``password`` (at most 72 bytes, bcrypt's limit)."""
     encoded = password.encode()
     if len(encoded) > MAX_PASSWORD_BYTES:
         raise ValidationError(
@@ -34,6 +35,7 @@ def hash_password(password: str) -> str:
 
 
 def check_password(password: str, password_hash: str | None) -> bool:
+    """Whether ``password`` matches; a missing hash costs as much time as a wrong password."""
     encoded = password.encode()
     if password_hash is None or len(encoded) > MAX_PASSWORD_BYTES:
         bcrypt.checkpw(

@@ -10,6 +10,8 @@ from oms.schemas import StrictSchema
 
 
 class LoginSchema(StrictSchema):
+    """Email and password of a login."""
+
     email = ma.fields.Email(required=True)
     password = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
 
@@ -27,6 +29,8 @@ class AddressSchema(StrictSchema):
 
 
 class RegisterSchema(StrictSchema):
+    """A customer's self-registration."""
+
     email = ma.fields.Email(required=True, validate=ma.validate.Length(max=255))
     password = ma.fields.String(required=True, validate=ma.validate.Length(min=8, max=200))
     first_name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
@@ -36,6 +40,8 @@ class RegisterSchema(StrictSchema):
 
 
 class UserSchema(ma.Schema):
+    """A user as the API shows them (never the password hash)."""
+
     id = ma.fields.UUID()
     email = ma.fields.String()
     first_name = ma.fields.String()
@@ -49,20 +55,28 @@ class UserSchema(ma.Schema):
 
 
 class TokensSchema(ma.Schema):
+    """The tokens of a new login, and who logged in."""
+
     access_token = ma.fields.String()
     refresh_token = ma.fields.String()
     user = ma.fields.Nested(UserSchema)
 
 
 class AccessTokenSchema(ma.Schema):
+    """A renewed access token."""
+
     access_token = ma.fields.String()
 
 
 class MessageSchema(ma.Schema):
+    """A short confirmation."""
+
     message = ma.fields.String()
 
 
 class UserCreateSchema(StrictSchema):
+    """An admin creating a user of any role."""
+
     email = ma.fields.Email(required=True, validate=ma.validate.Length(max=255))
     password = ma.fields.String(required=True, validate=ma.validate.Length(min=8, max=200))
     role = ma.fields.Enum(UserRole, by_value=True, required=True)
@@ -71,6 +85,8 @@ class UserCreateSchema(StrictSchema):
 
 
 class UserUpdateSchema(StrictSchema):
+    """An admin changing a user's role or active flag."""
+
     role = ma.fields.Enum(UserRole, by_value=True)
     is_active = ma.fields.Boolean()
     first_name = ma.fields.String(validate=ma.validate.Length(min=1, max=100))
@@ -78,6 +94,8 @@ class UserUpdateSchema(StrictSchema):
 
 
 class UserListQuerySchema(PageQuerySchema):
+    """Filters of the user list."""
+
     role = ma.fields.Enum(UserRole, by_value=True)
     q = ma.fields.String(validate=ma.validate.Length(max=200))
     sort = ma.fields.String(load_default="-created_at")

@@ -13,7 +13,7 @@ from oms.auth.models import RevokedToken, User
 from oms.auth.passwords import check_password, hash_password
 from oms.customers.errors import EmailTaken
 from oms.customers.models import Customer
-from oms.db import transaction, utcnow
+from oms.db import rowcount, transaction, utcnow
 from oms.errors import AuthenticationError, ConflictError, NotFoundError, ValidationError
 from oms.extensions import db
 
@@ -41,6 +41,7 @@ def get(*, user_id: uuid.UUID | str) -> User:
 
 
 def get_by_email(*, email: str) -> User | None:
+    """The user with this email (compared normalised), or None."""
     return db.session.scalar(sa.select(User).where(User.email == normalize_email(email)))
 
 
@@ -179,24 +180,21 @@ def get_active(*, user_id) -> User | None:
 
 def is_revoked(*, token_ids: list[str]) -> bool:
     """Whether any of ``token_ids`` (a token and its session) was revoked."""
-    return (
-        db.session.scalar(
-            sa.select(sa.func.count())
-            .select_from(RevokedToken)
-            .where(RevokedToken.jti.in_(token_ids))
-        )
-        > 0
+    found = db.session.scalar(
+        sa.select(sa.func.count()).select_from(RevokedToken).where(RevokedToken.jti.in_(token_ids))
     )
+    return bool(found)
 
 
 def purge_expired_revocations() -> int:
     """Forget revocations of tokens that have expired anyway; returns how many."""
     with transaction() as session:
         result = session.execute(sa.delete(RevokedToken).where(RevokedToken.expires_at < utcnow()))
-    return result.rowcount or 0
+    return rowcount(result)
 
 
 def token_expiry(exp: int) -> datetime:
+    """A token's ``exp`` claim as an aware datetime."""
     return datetime.fromtimestamp(exp, UTC)
 
 

@@ -20,6 +20,7 @@ from flask_jwt_extended import (
 from oms.auth import service
 from oms.auth.models import User
 from oms.errors import error_response
+from oms.extensions import db
 
 
 def issue_tokens(user: User, *, sid: str | None = None) -> dict:
@@ -40,9 +41,11 @@ def set_token_cookies(response: Response, tokens: dict) -> None:
 
 
 def register_jwt_callbacks(jwt: JWTManager) -> None:
+    """Load the user of each token, refuse revoked ones, and answer failures with the envelope."""
+
     @jwt.user_lookup_loader
     def _load_user(_header, payload):
-        user = User.query.filter_by(id=uuid.UUID(payload["sub"])).one_or_none()
+        user = db.session.get(User, uuid.UUID(payload["sub"]))
         if user is None or not user.is_active:
             return None
         g.current_user_id = user.id

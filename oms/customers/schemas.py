@@ -18,6 +18,8 @@ def _name_field(**kwargs) -> ma.fields.String:
 
 
 class CustomerCreateSchema(StrictSchema):
+    """A new customer record."""
+
     email = _email_field(required=True)
     first_name = _name_field(required=True)
     last_name = _name_field(required=True)
@@ -36,6 +38,8 @@ class CustomerUpdateSchema(StrictSchema):
 
 
 class CustomerSchema(ma.Schema):
+    """A customer as staff see them."""
+
     id = ma.fields.UUID()
     email = ma.fields.String()
     first_name = ma.fields.String()
@@ -48,6 +52,8 @@ class CustomerSchema(ma.Schema):
 
 
 class CustomerListQuerySchema(PageQuerySchema):
+    """Filters of the customer list."""
+
     q = ma.fields.String(
         validate=ma.validate.Length(max=200),
         metadata={"description": "Words starting the first or last name, or part of the email"},

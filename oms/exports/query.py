@@ -25,6 +25,7 @@ from oms.customers.models import Customer
 from oms.extensions import db
 from oms.orders import queries as order_queries
 from oms.orders.models import Order, OrderItem
+from oms.pagination import Column
 from oms.products.models import Product
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -115,7 +116,7 @@ def _uuid_text_sqlite(element, compiler, **kw):
     return "lower(" + " || '-' || ".join(f"substr({value}, {s}, {n})" for s, n in groups) + ")"
 
 
-def neutralise(value: sa.ColumnElement) -> sa.ColumnElement:
+def neutralise(value: Column) -> sa.ColumnElement:
     """``value`` with a leading ``'`` when a spreadsheet would run it as a formula."""
     return sa.case(
         (sa.func.substr(value, 1, 1).in_(FORMULA_PREFIXES), sa.literal("'") + value),
@@ -126,7 +127,7 @@ def neutralise(value: sa.ColumnElement) -> sa.ColumnElement:
 def _join_present(parts: list[sa.ColumnElement], separator: str) -> sa.ColumnElement:
     """The non-empty ``parts`` joined by ``separator`` (SQLite 3.40 has no concat_ws):
     each present part brings its own separator, and the first one is cut off again."""
-    joined = sa.literal("")
+    joined: sa.ColumnElement[str] = sa.literal("")
     for part in parts:
         joined = joined + sa.func.coalesce(sa.literal(separator) + sa.func.nullif(part, ""), "")
     return sa.func.substr(joined, len(separator) + 1)
@@ -154,7 +155,7 @@ def readable_json(document: sa.ColumnElement) -> sa.ColumnElement:
     return sa.case((suspect, sa.cast(cleaned, sa.JSON)), else_=document)
 
 
-def _address_fields(address: sa.ColumnElement) -> tuple[sa.FromClause | None, dict]:
+def _address_fields(address: Column) -> tuple[sa.FromClause | None, dict]:
     """The address fields as text columns, and the FROM item that provides them, if any.
 
     PostgreSQL parses the JSON once per order with ``json_to_record`` (seven ``->>`` lookups

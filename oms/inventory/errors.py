@@ -18,11 +18,13 @@ class Shortage:
     available: int
 
     def describe(self) -> str:
+        """The shortage in words, for the rejection note and the 409."""
         return (
             f"Not enough stock for {self.name}: {self.wanted} wanted, {self.available} available."
         )
 
     def as_dict(self) -> dict:
+        """The shortage for the 409's details."""
         return {
             "product_id": str(self.product_id),
             "name": self.name,

@@ -56,6 +56,7 @@ class Placement:
 
     @property
     def replayed(self) -> bool:
+        """Whether this is the replay of an earlier submission with the same key."""
         return self.order is None
 
 
@@ -169,7 +170,7 @@ def place_order(
                 body={k: v for k, v in request.items() if v is not None},
             )
             if stored is not None:
-                return Placement(response=stored.response_body, order=None)
+                return Placement(response=stored.response_body or {}, order=None)
         if actor.role.is_staff:
             if customer_id is None:
                 raise ValidationError(

@@ -4,6 +4,8 @@ from enum import StrEnum
 
 
 class OrderStatus(StrEnum):
+    """Where an order is in its lifecycle."""
+
     PENDING = "pending"  # accepted, waiting for the worker to reserve stock
     PLACED = "placed"  # stock reserved for every line
     PICKED = "picked"  # taken off the shelves, still reserved

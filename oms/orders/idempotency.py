@@ -18,7 +18,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from oms.db import as_utc, insert_or_ignore, is_postgresql, transaction, utcnow
+from oms.db import as_utc, insert_or_ignore, is_postgresql, rowcount, transaction, utcnow
 from oms.errors import ValidationError
 from oms.extensions import db
 from oms.orders.errors import IdempotencyInProgress
@@ -28,6 +28,7 @@ RETENTION = timedelta(hours=24)
 
 
 def request_hash(body: dict) -> str:
+    """A digest of the request body, to tell a retry from a different request."""
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -51,17 +52,19 @@ def claim(*, user_id: uuid.UUID, key: str, body: dict) -> IdempotencyKey | None:
             raise IdempotencyInProgress()
     digest = request_hash(body)
     now = utcnow()
-    inserted = session.execute(
-        insert_or_ignore(IdempotencyKey)
-        .values(
-            user_id=user_id,
-            key=key,
-            request_hash=digest,
-            created_at=now,
-            expires_at=now + RETENTION,
+    inserted = rowcount(
+        session.execute(
+            insert_or_ignore(IdempotencyKey)
+            .values(
+                user_id=user_id,
+                key=key,
+                request_hash=digest,
+                created_at=now,
+                expires_at=now + RETENTION,
+            )
+            .on_conflict_do_nothing()
         )
-        .on_conflict_do_nothing()
-    ).rowcount
+    )
     if inserted:
         return None
     record = session.scalars(
@@ -103,4 +106,4 @@ def purge_expired() -> int:
         result = session.execute(
             sa.delete(IdempotencyKey).where(IdempotencyKey.expires_at < utcnow())
         )
-    return result.rowcount or 0
+    return rowcount(result)

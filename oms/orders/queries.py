@@ -123,7 +123,7 @@ def _text_search(q: str) -> sa.ColumnElement[bool]:
 def present(order: Order, actor: User | None) -> Order:
     """Attach the statuses ``actor`` may set next (``allowed_statuses``), so a client offers
     only those actions: the one place that computes them for the API and the pages."""
-    order.allowed_statuses = lifecycle.allowed_statuses(order, actor)
+    order.allowed_statuses = lifecycle.allowed_statuses(order, actor)  # type: ignore[attr-defined]
     return order
 
 

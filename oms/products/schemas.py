@@ -51,6 +51,8 @@ def _stock_field(**kwargs) -> ma.fields.Integer:
 
 
 class ProductCreateSchema(StrictSchema):
+    """A new product."""
+
     name = _name_field(required=True)
     description = ma.fields.String(
         load_default=None, allow_none=True, validate=ma.validate.Length(max=5000)
@@ -102,6 +104,8 @@ class ProductSchema(PublicProductSchema):
 
 
 class ProductListQuerySchema(PageQuerySchema):
+    """Filters, search and sort of the product list."""
+
     q = ma.fields.String(validate=ma.validate.Length(max=200))
     active = ma.fields.Boolean()
     low_stock = ma.fields.Boolean()

@@ -43,6 +43,11 @@ class Connection:
     rooms: frozenset[str]
 
 
+def _sid() -> str:
+    """This Socket.IO connection's id (Flask-SocketIO sets it on the request)."""
+    return request.sid  # type: ignore[attr-defined]
+
+
 _connections: dict[str, Connection] = {}  # this process's connections, by sid
 _recheck_started = threading.Lock()
 _recheck_running = False
@@ -105,16 +110,17 @@ def _start_rechecks() -> None:
     with _recheck_started:
         if not _recheck_running:
             _recheck_running = True
-            socketio.start_background_task(_recheck_forever, current_app._get_current_object())
+            socketio.start_background_task(_recheck_forever, current_app._get_current_object())  # type: ignore[attr-defined]
 
 
 @socketio.on("connect")
 def on_connect(auth=None):
+    """Authenticate, join the user's rooms and say welcome; refuse a bad login."""
     user, claims = _authenticate(auth)
     rooms = rooms_for_user(user)
     for room in rooms:
         join_room(room)
-    _connections[request.sid] = Connection(
+    _connections[_sid()] = Connection(
         user_id=user.id,
         role=user.role,
         token_ids=tuple(auth_service.token_ids(claims)),
@@ -122,20 +128,21 @@ def on_connect(auth=None):
         rooms=frozenset(rooms),
     )
     _start_rechecks()
-    socketio.emit("welcome", {"user_id": str(user.id), "rooms": sorted(rooms)}, to=request.sid)
+    socketio.emit("welcome", {"user_id": str(user.id), "rooms": sorted(rooms)}, to=_sid())
 
 
 @socketio.on("disconnect")
 def on_disconnect(*_args):
-    _connections.pop(request.sid, None)
+    """Forget the connection."""
+    _connections.pop(_sid(), None)
 
 
 @socketio.on("catch_up")
 def on_catch_up(data=None):
     """Events after ``{"since": seq}`` that this connection may see (ack reply, oldest first,
     at most 1000: a client that missed more should refetch state)."""
-    connection = _connections.get(request.sid)
-    if connection is None or invalid_connections({request.sid: connection}):
+    connection = _connections.get(_sid())
+    if connection is None or invalid_connections({_sid(): connection}):
         return []
     since = data.get("since") if isinstance(data, dict) else None
     try:

@@ -7,7 +7,7 @@ import uuid
 from flask import Blueprint, render_template
 
 from oms.auth.enums import UserRole
-from oms.web.guard import page, page_user
+from oms.web.guard import current_page_user, page
 from oms.web.order_data import order_detail
 
 blp = Blueprint("customer", __name__)
@@ -17,7 +17,7 @@ blp = Blueprint("customer", __name__)
 @page(UserRole.CUSTOMER)
 def home():
     """New order form (address prefilled from the customer record), my orders, lookup."""
-    record = page_user().customer
+    record = current_page_user().customer
     return render_template(
         "customer/portal.html", address=(record.address if record else None) or {}
     )
@@ -28,5 +28,5 @@ def home():
 def order(order_id: uuid.UUID):
     """One order: its status timeline, updated live, and cancel while allowed."""
     return render_template(
-        "customer/order.html", order=order_detail(order_id=order_id, user=page_user())
+        "customer/order.html", order=order_detail(order_id=order_id, user=current_page_user())
     )

@@ -44,6 +44,14 @@ def _verified_user(*, refresh: bool) -> User | None:
     return get_current_user()
 
 
+def current_page_user() -> User:
+    """The logged-in user inside a ``@page`` view (the guard let only them in)."""
+    user = page_user()
+    if user is None:  # a view without the guard: a bug, not a visitor
+        raise RuntimeError("current_page_user() outside a @page view")
+    return user
+
+
 def page_user() -> User | None:
     """The logged-in user of this browser request (renewing an expired access cookie from the
     refresh cookie), or None. Computed once per request."""

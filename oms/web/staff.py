@@ -9,7 +9,7 @@ from flask import Blueprint, render_template
 
 from oms.auth.access import STAFF_ROLES
 from oms.orders.enums import OrderStatus
-from oms.web.guard import page, page_user
+from oms.web.guard import current_page_user, page
 from oms.web.order_data import order_detail
 
 blp = Blueprint("staff", __name__)
@@ -34,7 +34,7 @@ def new_order():
 def order(order_id: uuid.UUID):
     """One order with items, history, customer and the allowed actions."""
     return render_template(
-        "staff/order.html", order=order_detail(order_id=order_id, user=page_user())
+        "staff/order.html", order=order_detail(order_id=order_id, user=current_page_user())
     )
 
 

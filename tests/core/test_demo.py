@@ -4,6 +4,7 @@ addresses, low-stock products, loaded once. The CLI wrapper is tested in test_cl
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import defaultdict
 from datetime import timedelta
@@ -93,7 +94,7 @@ def _check_history(orders: list[Order]) -> None:
         assert first.old_status is None and first.new_status == OrderStatus.PENDING
         assert first.changed_by_user_id == order.created_by_user_id is not None
         assert as_utc(first.created_at) == as_utc(order.created_at)
-        for before, row in zip(history, history[1:], strict=False):
+        for before, row in itertools.pairwise(history):
             assert row.old_status == before.new_status, order.number
             assert as_utc(row.created_at) > as_utc(before.created_at), order.number
             actor = users.get(row.changed_by_user_id)

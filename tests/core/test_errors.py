@@ -110,7 +110,8 @@ def test_bad_query_argument_is_422(app_ctx, client, auth):
     assert "limit" in assert_envelope(response, 422, "validation_error")["details"]
 
 
-def test_unexpected_error_is_500_without_a_stack_trace(_database):
+@pytest.mark.usefixtures("_database")
+def test_unexpected_error_is_500_without_a_stack_trace():
     from oms import create_app
     from tests.conftest import make_test_config
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
+from oms import tasks
 from oms.extensions import db
 from oms.notifications.models import Notification
 from oms.outbox.models import OutboxMessage
@@ -86,7 +87,7 @@ def wait_for_worker(timeout: float = 30) -> bool:
             sa.select(sa.func.count()).where(OutboxMessage.sent_at.is_(None))
         )
         emails_due = db.session.scalar(
-            sa.select(sa.func.count()).where(OutboxMessage.task == "notifications.send_order_status")
+            sa.select(sa.func.count()).where(OutboxMessage.task == tasks.SEND_ORDER_STATUS)
         )
         emails_sent = db.session.scalar(
             sa.select(sa.func.count()).where(Notification.sent_at.is_not(None))

@@ -169,7 +169,7 @@ def test_keyset_pages_walk_every_order_once_in_order(many_orders, client, sort, 
 
 
 def test_keyset_pages_respect_filters(many_orders, client):
-    headers, ids = many_orders
+    headers, _ids = many_orders
     walked = walk(client, headers, "total_amount", 2, {"total_min": "25.00"})
     assert len(walked) == len(set(walked))
     db.session.expire_all()

@@ -17,10 +17,14 @@ from tests.factories import PASSWORD, make_product, make_user
 from tests.orders.helpers import customer_pair, order_in
 from workflows.order_lifecycle import EVENT_FOR_STATUS, allowed_events
 
-TARGETS = sorted(
-    (s for s in EVENT_FOR_STATUS if s not in (OrderStatus.PLACED, OrderStatus.REJECTED)),
-    key=lambda s: s.value,
-) + [OrderStatus.PENDING, OrderStatus.PLACED]
+TARGETS = [
+    *sorted(
+        (s for s in EVENT_FOR_STATUS if s not in (OrderStatus.PLACED, OrderStatus.REJECTED)),
+        key=lambda s: s.value,
+    ),
+    OrderStatus.PENDING,
+    OrderStatus.PLACED,
+]
 ACTORS = ["owner", "other customer", "staff", "admin"]
 
 
@@ -172,7 +176,7 @@ def test_two_staff_conflicting_commands_exactly_one_wins(app):
                 .where(OrderStatusHistory.order_id == order_id)
                 .order_by(OrderStatusHistory.created_at)
             ).all()
-            winner = [t for t, code in results.items() if code == 200][0]
+            winner = next(t for t, code in results.items() if code == 200)
             assert history[-1].value == winner
             assert history.count(OrderStatus(winner)) == 1
             assert len(history) == 4  # pending, placed, picked, and the one winner

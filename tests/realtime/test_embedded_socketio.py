@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from oms import create_app
 from oms.auth.enums import UserRole
 from oms.extensions import socketio
@@ -14,7 +16,8 @@ def _received(client) -> list[tuple[str, dict]]:
     return [(m["name"], m["args"][0]) for m in client.get_received()]
 
 
-def test_in_process_relay_without_redis(app, _database):
+@pytest.mark.usefixtures("_database")
+def test_in_process_relay_without_redis(app):
     embedded = create_app(make_test_config(OMS_REDIS_URL=None, RATELIMIT_STORAGE_URI="memory://"))
     with embedded.app_context():
         alice, bob = make_user(UserRole.CUSTOMER), make_user(UserRole.CUSTOMER)

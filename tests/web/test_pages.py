@@ -131,7 +131,8 @@ def test_browser_routes_get_html_errors_and_the_api_keeps_its_envelope(client):
     assert client.post("/customer").status_code == 405
 
 
-def test_a_page_that_fails_shows_the_500_page_without_internals(_database):
+@pytest.mark.usefixtures("_database")
+def test_a_page_that_fails_shows_the_500_page_without_internals():
     from oms import create_app
     from tests.conftest import make_test_config
 
