@@ -134,6 +134,13 @@ def after_commit(callback: Callable[[], None], *, priority: int = 0) -> None:
     db.session().info.setdefault(_HOOKS_KEY, []).append((priority, callback))
 
 
+def discard_after_commit() -> None:
+    """Forget the work registered for after the current transaction's commit (events, task
+    dispatch): the commit then goes out alone, as if the process died right after it. For
+    tests and seed data that must leave their outbox rows to the relay."""
+    db.session().info.pop(_HOOKS_KEY, None)
+
+
 def transaction_local() -> dict:
     """A dict that lives as long as the current :func:`transaction` (committed or not)."""
     return db.session().info.setdefault(_LOCAL_KEY, {})

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from oms.auth import service as auth_service
 from oms.auth.enums import UserRole
-from oms.db import transaction
+from oms.db import discard_after_commit, transaction
 from oms.products.models import Product
 
 PASSWORD = "correct-horse-1"
@@ -117,7 +117,7 @@ def make_order(customer_user, lines, *, status=None, staff=None):
             # drop the reservation task before commit: the order stays pending
             db.session.flush()
             db.session.query(OutboxMessage).delete()
-            db.session.info.pop("oms_after_commit", None)
+            discard_after_commit()
         return order
     order = orders.place_order(actor=customer_user, items=items, shipping_address=ADDRESS).order
     if order.status != OrderStatus.PLACED:

@@ -14,8 +14,7 @@ from contextlib import contextmanager
 
 from sqlalchemy.orm import Session
 
-from oms import db as oms_db
-from oms.db import transaction
+from oms.db import discard_after_commit, transaction
 from oms.outbox import service as outbox
 
 
@@ -24,13 +23,10 @@ def transaction_without_dispatch() -> Iterator[Session]:
     """A :func:`oms.db.transaction` that commits, then never runs its after-commit work (outbox
     dispatch, events): as if the process died right after the commit. Its outbox rows stay
     unsent, for :func:`drain_outbox` or the relay. Use it as the outermost transaction.
-
-    oms.db has no public way to drop the pending callbacks, so this helper is the one place in
-    the tests that knows where they are kept: importing the name from oms.db (rather than
-    spelling the key) makes a change there fail here loudly instead of silently dispatching."""
+    """
     with transaction() as session:
         yield session
-        session.info.pop(oms_db._HOOKS_KEY, None)
+        discard_after_commit()
 
 
 def drain_outbox(*, rounds: int = 50) -> int:
