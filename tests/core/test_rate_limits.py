@@ -13,8 +13,6 @@ import json
 import os
 import re
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 import redis
@@ -29,6 +27,7 @@ from tests.conftest import (
     make_test_config,
 )
 from tests.factories import PASSWORD, make_user
+from tests.integration.conftest import http_raw
 from tests.processes import PrivateRedis, free_port, stack_env, start_web, wait_for
 
 OFFICE = "198.51.100.10"  # one address for a whole office (NAT)
@@ -251,20 +250,6 @@ def test_an_office_logs_in_and_polls_for_a_minute_while_an_account_is_locked(lim
             assert status == 200
 
 
-def _http(method: str, url: str, body: dict | None = None, token: str | None = None):
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method)
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
-
-
 @pytest.mark.slow
 def test_the_web_process_keeps_answering_while_the_limiter_storage_is_down(app, tmp_path):
     """A web process whose limiter counts in a Redis of its own: that Redis stops, and every
@@ -281,7 +266,7 @@ def test_the_web_process_keeps_answering_while_the_limiter_storage_is_down(app, 
     web = start_web(env, tmp_path / "web.log", port := free_port())
     base = f"http://127.0.0.1:{port}"
     try:
-        status, body = _http("POST", base + LOGIN, {"email": email, "password": PASSWORD})
+        status, body, _ = http_raw("POST", base + LOGIN, {"email": email, "password": PASSWORD})
         assert status == 200
         token = json.loads(body)["access_token"]
 
@@ -291,7 +276,7 @@ def test_the_web_process_keeps_answering_while_the_limiter_storage_is_down(app, 
 
         def timed(*args, **kwargs) -> int:
             started = time.monotonic()
-            status = _http(*args, **kwargs)[0]
+            status = http_raw(*args, **kwargs)[0]
             slowest[0] = max(slowest[0], time.monotonic() - started)
             return status
 

@@ -7,6 +7,7 @@ import json
 import time
 import urllib.error
 import urllib.request
+from email.message import Message
 
 import sqlalchemy as sa
 
@@ -15,10 +16,10 @@ from oms.orders.enums import OrderStatus
 from oms.orders.models import Order
 
 
-def http(
+def http_raw(
     method: str, url: str, body: dict | None = None, token: str | None = None
-) -> tuple[int, dict]:
-    """One JSON request over real HTTP; returns (status, body)."""
+) -> tuple[int, bytes, Message]:
+    """One request over real HTTP with a JSON body; returns (status, raw body, headers)."""
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, method=method)
     if data is not None:
@@ -27,9 +28,17 @@ def http(
         request.add_header("Authorization", f"Bearer {token}")
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, json.loads(response.read() or b"{}")
+            return response.status, response.read(), response.headers
     except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
+        return error.code, error.read(), error.headers
+
+
+def http(
+    method: str, url: str, body: dict | None = None, token: str | None = None
+) -> tuple[int, dict]:
+    """One JSON request over real HTTP; returns (status, body)."""
+    status, raw, _ = http_raw(method, url, body, token)
+    return status, json.loads(raw or b"{}")
 
 
 def wait_until_decided(timeout: float = 120) -> int:

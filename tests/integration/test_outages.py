@@ -9,6 +9,7 @@ and restores, since the shared server cannot be stopped.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -18,7 +19,7 @@ from sqlalchemy.engine import make_url
 from oms.auth.enums import UserRole
 from tests.conftest import TEST_DATABASE_URL
 from tests.factories import ADDRESS, PASSWORD, make_product, make_user
-from tests.integration.conftest import http, order_statuses, wait_until_decided
+from tests.integration.conftest import http, http_raw, order_statuses, wait_until_decided
 from tests.processes import (
     PrivateRedis,
     TcpRelay,
@@ -35,25 +36,6 @@ pytestmark = pytest.mark.slow
 
 def _is_envelope(body: dict) -> bool:
     return isinstance(body.get("error"), dict) and {"code", "message"} <= set(body["error"])
-
-
-def _http_with_headers(method, url, body=None, token=None):
-    """Like ``http`` but also returns the response headers."""
-    import json
-    import urllib.error
-    import urllib.request
-
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method)
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, json.loads(response.read() or b"{}"), response.headers
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}"), error.headers
 
 
 def test_a_database_that_goes_away_answers_503_with_retry_after(app_ctx, tmp_path):
@@ -85,7 +67,8 @@ def test_a_database_that_goes_away_answers_503_with_retry_after(app_ctx, tmp_pat
             ("POST", "/api/v1/orders", order, token),
             ("GET", f"/api/v1/products/{product.id}", None, token),
         ):
-            status, body, headers = _http_with_headers(method, f"{base}{path}", payload, auth)
+            status, raw, headers = http_raw(method, f"{base}{path}", payload, auth)
+            body = json.loads(raw)
             assert status == 503, (method, path, status, body)
             assert body["error"]["code"] == "service_unavailable", body
             assert int(headers["Retry-After"]) > 0
