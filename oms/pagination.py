@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +25,10 @@ from oms.extensions import db
 from oms.schemas import StrictSchema
 
 DEFAULT_LIMIT = 25
+# What a cursor may carry back to SQL: no NUL or lone surrogate (psycopg2 cannot send them), no
+# number PostgreSQL cannot hold. Cursors are made by us, so anything else was crafted.
+_BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
+_MAX_INT = 2**63
 MAX_LIMIT = 200
 
 
@@ -83,10 +88,19 @@ def _decode(raw: Any, column: sa.ColumnElement) -> Any:
     if raw is None:
         return None
     if python_type is datetime:
-        return datetime.fromisoformat(raw)
-    if python_type in (Decimal, uuid.UUID, int, str):
-        return python_type(raw)
-    return raw
+        moment = datetime.fromisoformat(raw)
+        # PostgreSQL takes no offset beyond 15:59: hand the instant on in UTC
+        return moment.astimezone(UTC) if moment.tzinfo else moment
+    if python_type not in (Decimal, uuid.UUID, int, str):
+        return raw
+    value = python_type(raw)
+    if python_type is str and _BAD_TEXT.search(value):
+        raise ValueError("cursor text that SQL cannot take")
+    if python_type is Decimal and not (value.is_finite() and -40 <= value.adjusted() <= 40):
+        raise ValueError("cursor number that NUMERIC cannot hold")
+    if python_type is int and not -_MAX_INT <= value < _MAX_INT:
+        raise ValueError("cursor number past BIGINT")
+    return value
 
 
 def paginate(

@@ -45,7 +45,11 @@ def register_jwt_callbacks(jwt: JWTManager) -> None:
 
     @jwt.user_lookup_loader
     def _load_user(_header, payload):
-        user = db.session.get(User, uuid.UUID(payload["sub"]))
+        try:
+            user_id = uuid.UUID(payload["sub"])
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return None  # a subject that names no user: the token is refused (401)
+        user = db.session.get(User, user_id)
         if user is None or not user.is_active:
             return None
         g.current_user_id = user.id

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC
+from decimal import Decimal, InvalidOperation
 
 import marshmallow as ma
 
@@ -14,6 +15,28 @@ from oms.schemas import StrictSchema
 
 MAX_LINES = 100
 MAX_QUANTITY = 10_000
+
+
+class UTCDateTime(ma.fields.AwareDateTime):
+    """An ISO 8601 timestamp (UTC when it names no offset), handed on in UTC: PostgreSQL takes
+    no offset beyond 15:59, and an instant outside the years 1-9999 in UTC is a 422."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError as exc:
+            raise ma.ValidationError("Not a valid datetime.") from exc
+
+
+def validate_cents(value: Decimal) -> None:
+    """An amount has at most two decimal places (so ``1E-999999999`` never reaches SQL)."""
+    try:
+        exact = value == value.quantize(Decimal("0.01"))
+    except InvalidOperation:  # too many digits to have two places at all
+        exact = False
+    if not exact:
+        raise ma.ValidationError("Use at most 2 decimal places.")
 
 
 def money(**kwargs) -> ma.fields.Decimal:
@@ -65,10 +88,14 @@ class OrderListQuerySchema(PageQuerySchema):
     status = ma.fields.List(ma.fields.Enum(OrderStatus, by_value=True))
     customer_id = ma.fields.UUID()
     product_id = ma.fields.UUID()
-    created_from = ma.fields.AwareDateTime(default_timezone=UTC)
-    created_to = ma.fields.AwareDateTime(default_timezone=UTC)
-    total_min = ma.fields.Decimal(validate=ma.validate.Range(min=0, max=MAX_MONEY))
-    total_max = ma.fields.Decimal(validate=ma.validate.Range(min=0, max=MAX_MONEY))
+    created_from = UTCDateTime(default_timezone=UTC)
+    created_to = UTCDateTime(default_timezone=UTC)
+    total_min = ma.fields.Decimal(
+        validate=[ma.validate.Range(min=0, max=MAX_MONEY), validate_cents]
+    )
+    total_max = ma.fields.Decimal(
+        validate=[ma.validate.Range(min=0, max=MAX_MONEY), validate_cents]
+    )
     payment_collected = ma.fields.Boolean()
     q = ma.fields.String(validate=ma.validate.Length(min=1, max=200))
     sort = ma.fields.String(load_default="-created_at")

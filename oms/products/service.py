@@ -18,7 +18,7 @@ from typing import cast
 import sqlalchemy as sa
 
 from oms.db import transaction
-from oms.errors import ConflictError, NotFoundError
+from oms.errors import ConflictError, NotFoundError, ValidationError
 from oms.extensions import db
 from oms.orders.models import OrderItem
 
@@ -28,6 +28,8 @@ from oms.products.events import low_stock_threshold as low_stock_threshold
 from oms.products.events import publish_stock as publish_stock
 from oms.products.models import Product
 from oms.search import PRODUCT_NAME_TSVECTOR, matches
+
+MAX_UNITS = 2**31 - 1  # products.inventory_count is an INTEGER
 
 # Distinguishes "not given" from an explicit None (which clears a nullable field).
 _UNSET: object = object()
@@ -129,6 +131,11 @@ def update(
         was_active = product.active
         if add_units is not None:
             inventory_count = product.inventory_count + add_units
+            if inventory_count > MAX_UNITS:
+                raise ValidationError(
+                    "The stock would pass the largest count a product can hold.",
+                    details={"add_units": [f"At most {MAX_UNITS - product.inventory_count} more."]},
+                )
         if inventory_count is not None and inventory_count < product.reserved_count:
             raise ConflictError(
                 "The stock cannot be set below the units reserved for open orders.",

@@ -66,7 +66,11 @@ def _authenticate(auth) -> tuple[User, dict]:
         raise ConnectionRefusedError("an access token is required")
     if auth_service.is_revoked(token_ids=auth_service.token_ids(claims)):
         raise ConnectionRefusedError("token revoked")
-    user = auth_service.get_active(user_id=uuid.UUID(claims["sub"]))
+    try:
+        user_id = uuid.UUID(claims["sub"])
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ConnectionRefusedError("invalid token") from exc
+    user = auth_service.get_active(user_id=user_id)
     if user is None:
         raise ConnectionRefusedError("account inactive")
     return user, claims
