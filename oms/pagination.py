@@ -12,6 +12,7 @@ import base64
 import json
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -19,10 +20,14 @@ from typing import Any
 
 import marshmallow as ma
 import sqlalchemy as sa
+from sqlalchemy.orm import InstrumentedAttribute
 
 from oms.errors import ValidationError
 from oms.extensions import db
 from oms.schemas import StrictSchema
+
+# A column to sort or page by: a model attribute (``Order.created_at``) or an expression.
+Column = InstrumentedAttribute[Any] | sa.ColumnElement[Any]
 
 DEFAULT_LIMIT = 25
 # What a cursor may carry back to SQL: no NUL or lone surrogate (psycopg2 cannot send them), no
@@ -59,6 +64,8 @@ def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
 
 @dataclass
 class Page:
+    """One keyset page of a list, as the API answers it."""
+
     items: list[Any]
     limit: int
     next_cursor: str | None
@@ -83,7 +90,7 @@ def _encode(value: Any) -> Any:
     return value
 
 
-def _decode(raw: Any, column: sa.ColumnElement) -> Any:
+def _decode(raw: Any, column: Column) -> Any:
     python_type = column.type.python_type
     if raw is None:
         return None
@@ -91,25 +98,33 @@ def _decode(raw: Any, column: sa.ColumnElement) -> Any:
         moment = datetime.fromisoformat(raw)
         # PostgreSQL takes no offset beyond 15:59: hand the instant on in UTC
         return moment.astimezone(UTC) if moment.tzinfo else moment
-    if python_type not in (Decimal, uuid.UUID, int, str):
-        return raw
-    value = python_type(raw)
-    if python_type is str and _BAD_TEXT.search(value):
-        raise ValueError("cursor text that SQL cannot take")
-    if python_type is Decimal and not (value.is_finite() and -40 <= value.adjusted() <= 40):
-        raise ValueError("cursor number that NUMERIC cannot hold")
-    if python_type is int and not -_MAX_INT <= value < _MAX_INT:
-        raise ValueError("cursor number past BIGINT")
-    return value
+    if python_type is str:
+        text = str(raw)
+        if _BAD_TEXT.search(text):
+            raise ValueError("cursor text that SQL cannot take")
+        return text
+    if python_type is Decimal:
+        number = Decimal(raw)
+        if not (number.is_finite() and -40 <= number.adjusted() <= 40):
+            raise ValueError("cursor number that NUMERIC cannot hold")
+        return number
+    if python_type is int:
+        integer = int(raw)
+        if not -_MAX_INT <= integer < _MAX_INT:
+            raise ValueError("cursor number past BIGINT")
+        return integer
+    if python_type is uuid.UUID:
+        return uuid.UUID(raw)
+    return raw
 
 
 def paginate(
     query: sa.Select,
     *,
     args: dict,
-    sorts: dict[str, sa.ColumnElement],
+    sorts: Mapping[str, Column],
     default_sort: str,
-    id_column: sa.ColumnElement,
+    id_column: Column,
 ) -> Page:
     """One page of ``query`` (a select of one entity) for the list arguments ``args``
     (``limit``, ``cursor``, ``sort``), ordered by (sort column, id)."""
@@ -145,7 +160,7 @@ def paginate(
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        values = [_encode(getattr(last, sort_column.key)), _encode(getattr(last, id_column.key))]
+        values = [_encode(getattr(last, str(c.key))) for c in (sort_column, id_column)]
         next_cursor = base64.urlsafe_b64encode(
             json.dumps({"s": sort_key, "v": values}).encode()
         ).decode()
@@ -153,8 +168,8 @@ def paginate(
 
 
 def parse_sort(
-    raw: str | None, allowed: dict[str, sa.ColumnElement], default: str
-) -> tuple[str, sa.ColumnElement, bool]:
+    raw: str | None, allowed: Mapping[str, Column], default: str
+) -> tuple[str, Column, bool]:
     """``sort=-created_at`` -> (key, column, descending); unknown keys are a 422."""
     raw = raw or default
     descending = raw.startswith("-")

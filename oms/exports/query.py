@@ -145,7 +145,7 @@ _BAD_ESCAPES = rf"(?<!{_REAL}\\)(?:{_HIGH}(?!{_LOW})|(?<!{_REAL}{_HIGH}){_LOW}|\
 _SUSPECT_ESCAPE = r"\\u(d[89a-f]|0000)"
 
 
-def readable_json(document: sa.ColumnElement) -> sa.ColumnElement:
+def readable_json(document: Column) -> sa.ColumnElement:
     """A json column as PostgreSQL's JSON functions can read it, whatever text it holds."""
     text = sa.cast(document, sa.Text)
     suspect = sa.and_(

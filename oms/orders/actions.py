@@ -26,13 +26,14 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from oms import events, tasks
+from oms import tasks
 from oms.auth.models import User
 from oms.customers.models import Customer
 from oms.db import MAX_MONEY, is_postgresql, retry_on_conflict, transaction, utcnow
 from oms.errors import ValidationError
 from oms.extensions import db
 from oms.inventory import service as inventory
+from oms.orders import events as order_events
 from oms.orders import idempotency, lifecycle, queries
 from oms.orders.enums import OrderStatus
 from oms.orders.errors import OrderNotEditable
@@ -76,18 +77,6 @@ def next_number() -> str:
         )
         n = int(last.split("-")[1]) + 1 if last else 1
     return f"ORD-{n:06d}"
-
-
-def _publish(kind: str, order: Order, actor: User) -> None:
-    events.publish(
-        kind,
-        order_id=str(order.id),
-        number=order.number,
-        customer_id=str(order.customer_id),
-        status=order.status.value,
-        total_amount=str(order.total_amount),
-        actor=str(actor.id),
-    )
 
 
 def _customer_of(actor: User) -> Customer:
@@ -217,7 +206,7 @@ def place_order(
             )
         )
         outbox.enqueue(tasks.RESERVE_ORDER, order_id=str(order.id))
-        _publish("order.created", order, actor)
+        order_events.order_saved("order.created", order, actor)
         session.flush()
         response = OrderDetailSchema().dump(queries.present(order, actor))
         if idempotency_key:
@@ -255,7 +244,7 @@ def update_order(
                 raise OrderNotEditable(order, "items", EDITABLE_LINES)
             _replace_lines(order, items)
         session.flush()
-        _publish("order.updated", order, actor)
+        order_events.order_saved("order.updated", order, actor)
     return order
 
 
@@ -307,17 +296,7 @@ def _record_transition(
     )
     if new in NOTIFY_CUSTOMER:
         outbox.enqueue(tasks.SEND_ORDER_STATUS, order_id=str(order.id), status=new.value)
-    events.publish(
-        "order.status_changed",
-        order_id=str(order.id),
-        number=order.number,
-        customer_id=str(order.customer_id),
-        old_status=old.value,
-        new_status=new.value,
-        actor=str(actor.id) if actor else "system",
-        notes=notes,
-        at=now.isoformat(),
-    )
+    order_events.status_changed(order, old=old, actor=actor, notes=notes, at=now)
     return old
 
 

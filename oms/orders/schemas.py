@@ -40,10 +40,13 @@ def validate_cents(value: Decimal) -> None:
 
 
 def money(**kwargs) -> ma.fields.Decimal:
+    """A money field: a decimal string with two places ("12.50")."""
     return ma.fields.Decimal(as_string=True, places=2, **kwargs)
 
 
 class OrderLineInSchema(StrictSchema):
+    """One line of a submission: a product and how many."""
+
     product_id = ma.fields.UUID(required=True)
     quantity = ma.fields.Integer(
         required=True, strict=True, validate=ma.validate.Range(min=1, max=MAX_QUANTITY)
@@ -80,11 +83,15 @@ class OrderUpdateSchema(StrictSchema):
 
 
 class StatusChangeSchema(StrictSchema):
+    """A status command: the status wanted and an optional note."""
+
     status = ma.fields.Enum(OrderStatus, by_value=True, required=True)
     notes = ma.fields.String(validate=ma.validate.Length(max=1000), load_default=None)
 
 
 class OrderListQuerySchema(PageQuerySchema):
+    """Filters, search and sort of the order list."""
+
     status = ma.fields.List(ma.fields.Enum(OrderStatus, by_value=True))
     customer_id = ma.fields.UUID()
     product_id = ma.fields.UUID()
@@ -102,12 +109,16 @@ class OrderListQuerySchema(PageQuerySchema):
 
 
 class CustomerBriefSchema(ma.Schema):
+    """Who an order is for."""
+
     id = ma.fields.UUID()
     email = ma.fields.String()
     name = ma.fields.String(attribute="full_name")
 
 
 class OrderLineSchema(ma.Schema):
+    """One line of an order, priced when it was ordered."""
+
     id = ma.fields.UUID()
     product_id = ma.fields.UUID()
     product_name = ma.fields.Function(lambda item: item.product.name)
@@ -117,6 +128,8 @@ class OrderLineSchema(ma.Schema):
 
 
 class HistorySchema(ma.Schema):
+    """One step of an order's status history."""
+
     old_status = ma.fields.Enum(OrderStatus, by_value=True, allow_none=True)
     new_status = ma.fields.Enum(OrderStatus, by_value=True)
     changed_by_user_id = ma.fields.UUID(allow_none=True)
