@@ -11,4 +11,4 @@ COPY templates ./templates
 COPY celery_config.py wsgi.py ./
 RUN pip install --no-cache-dir .
 EXPOSE 5000
-CMD ["gunicorn", "--bind", "0.0.0.0:5000", "--worker-class", "gthread", "--workers", "1", "--threads", "32", "wsgi:app"]
+CMD ["gunicorn", "--bind", "0.0.0.0:5000", "--worker-class", "gthread", "--workers", "1", "--threads", "32", "--limit-request-line", "8190", "wsgi:app"]

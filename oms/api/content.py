@@ -60,6 +60,11 @@ def _bad_request_text(body: Any) -> dict:
     return errors
 
 
+# The longest URL (path and query) the API reads; gunicorn is started with
+# --limit-request-line 8190 so that this check, with its envelope, is the one that answers.
+MAX_URL_BYTES = 8000
+
+
 def register_content_checks(app: Flask) -> None:
     """A body sent to ``/api/`` must be JSON (415) and parse (400, also for absurd nesting);
     size is capped by ``MAX_CONTENT_LENGTH`` (413); text that is not valid Unicode (NUL, lone
@@ -69,6 +74,12 @@ def register_content_checks(app: Flask) -> None:
     def _check_request():
         if not request.path.startswith("/api/"):
             return None
+        if len(request.full_path.encode()) > MAX_URL_BYTES:
+            return error_response(
+                414,
+                "uri_too_long",
+                f"The URL is longer than {MAX_URL_BYTES} bytes; send fewer or shorter filters.",
+            )
         parsed = None
         if request.method in {"POST", "PUT", "PATCH"} and (
             request.content_length or request.headers.get("Transfer-Encoding")
@@ -79,6 +90,12 @@ def register_content_checks(app: Flask) -> None:
                     "unsupported_media_type",
                     "Send the request body as JSON (Content-Type: application/json).",
                 )
+            # A chunked body is cut at MAX_CONTENT_LENGTH without a word: read on past the cut,
+            # which raises the 413 when there was more (get_json would call it "not JSON").
+            data = request.get_data(cache=True)
+            limit = request.max_content_length
+            if request.content_length is None and limit is not None and len(data) >= limit:
+                request.stream.read(1)
             try:
                 parsed = request.get_json(silent=True)
             except RecursionError:

@@ -194,7 +194,6 @@ def test_a_token_whose_subject_is_not_a_uuid_is_a_401(app, app_ctx, client):
         socket.disconnect()
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10 finding 2: not fixed yet")
 def test_a_chunked_body_over_the_limit_is_a_413(app, client, monkeypatch):
     monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 1000)
     body = b'{"email": "a@example.test", "password": "' + b"x" * 2000 + b'"}'
@@ -209,7 +208,6 @@ def test_a_chunked_body_over_the_limit_is_a_413(app, client, monkeypatch):
     assert _error(response, 413)["code"] == "payload_too_large"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10 finding 2: not fixed yet")
 def test_a_url_over_the_limit_is_a_414_with_the_envelope(client):
     response = client.get("/api/v1/products?q=" + "a" * 9000)
     assert _error(response, 414)["code"] == "uri_too_long"
