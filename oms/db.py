@@ -200,11 +200,9 @@ def retry_on_conflict(func: Callable[..., T], attempts: int = 4) -> Callable[...
                     raise
                 db.session.rollback()
                 if attempt == attempts:
-                    from oms.errors import ConflictError
+                    from oms.errors import BusyError
 
-                    raise ConflictError(
-                        "The system is busy with a conflicting change; please retry."
-                    ) from exc
+                    raise BusyError() from exc
                 time.sleep(random.uniform(0.01, 0.05) * attempt)
         raise AssertionError("unreachable")
 

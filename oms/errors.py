@@ -64,6 +64,16 @@ class ConflictError(OMSError):
     code = "conflict"
 
 
+class BusyError(ConflictError):
+    """Conflicting changes kept colliding (deadlocks, a locked database): retry shortly."""
+
+    code = "busy"
+    retry_after = 1
+
+    def __init__(self) -> None:
+        super().__init__("The system is busy with a conflicting change; please retry.")
+
+
 # HTTP errors raised by Flask/werkzeug/webargs, by status, mapped to our codes.
 _HTTP_CODES = {
     400: "bad_request",

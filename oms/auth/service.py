@@ -9,12 +9,13 @@ import sqlalchemy as sa
 
 from oms.auth.emails import normalize_email
 from oms.auth.enums import UserRole
+from oms.auth.errors import CustomerHasLogin, OwnAccountProtected
 from oms.auth.models import RevokedToken, User
 from oms.auth.passwords import check_password, hash_password
 from oms.customers.errors import EmailTaken
 from oms.customers.models import Customer
 from oms.db import rowcount, transaction, utcnow
-from oms.errors import AuthenticationError, ConflictError, NotFoundError, ValidationError
+from oms.errors import AuthenticationError, NotFoundError, ValidationError
 from oms.extensions import db
 
 MIN_PASSWORD_LENGTH = 8
@@ -125,7 +126,7 @@ def _link_customer(
     before; only trusted callers get here with such an email), or create one."""
     customer = db.session.scalar(sa.select(Customer).where(Customer.email == user.email))
     if customer is not None and customer.user_id is not None:
-        raise ConflictError("This customer already has a login.", details={"email": user.email})
+        raise CustomerHasLogin()
     if customer is None:
         customer = Customer(
             email=user.email,
@@ -229,7 +230,7 @@ def update(
     with transaction():
         user = get(user_id=user_id)
         if user.id == actor.id and ((role is not None and role != user.role) or is_active is False):
-            raise ConflictError("You cannot demote or deactivate your own account.")
+            raise OwnAccountProtected()
         if role is not None:
             user.role = role
         if is_active is not None:

@@ -13,3 +13,15 @@ class EmailTaken(ConflictError):
     def __init__(self, *, who: str = "customer", hint: str = ""):
         message = f"A {who} with this email already exists.{hint}"
         super().__init__(message, details={"email": [message]})
+
+
+class CustomerHasOpenOrders(ConflictError):
+    """A customer with pending, placed or picked orders cannot be deleted."""
+
+    code = "customer_has_open_orders"
+
+    def __init__(self, open_orders: int) -> None:
+        super().__init__(
+            "The customer has open orders; finish or cancel them first.",
+            details={"open_orders": open_orders},
+        )

@@ -5,7 +5,7 @@ address on the record only, never the login email of a linked user.
 
 Deleting a customer (:func:`delete`):
 
-- refused (ConflictError) while the customer has an order in ``OPEN_STATUSES``, because that
+- refused (CustomerHasOpenOrders) while the customer has an order in ``OPEN_STATUSES``, because that
   order still holds or may still take stock and must still be fulfilled or cancelled;
 - with no orders at all, the record is removed;
 - with only closed orders, the record is kept, because those orders must keep pointing at it
@@ -26,10 +26,10 @@ from typing import cast
 import sqlalchemy as sa
 
 from oms.auth.emails import normalize_email
-from oms.customers.errors import EmailTaken
+from oms.customers.errors import CustomerHasOpenOrders, EmailTaken
 from oms.customers.models import Customer
 from oms.db import transaction
-from oms.errors import ConflictError, NotFoundError
+from oms.errors import NotFoundError
 from oms.extensions import db
 from oms.orders.enums import OPEN_STATUSES
 from oms.orders.models import Order
@@ -106,7 +106,7 @@ def create(
     phone: str | None = None,
     address: dict | None = None,
 ) -> Customer:
-    """Create a customer record (without a login); the email must be unused (ConflictError)."""
+    """Create a customer record (without a login); the email must be unused (EmailTaken)."""
     email = normalize_email(email)
     try:
         with transaction() as session:
@@ -134,7 +134,7 @@ def update(
     phone: str | object | None = _UNSET,
     address: dict | object | None = _UNSET,
 ) -> Customer:
-    """Change the given fields; a new email must be unused (ConflictError). ``phone`` and
+    """Change the given fields; a new email must be unused (EmailTaken). ``phone`` and
     ``address`` may be None to clear them."""
     email = normalize_email(email) if email is not None else None
     try:
@@ -177,10 +177,7 @@ def delete(*, customer_id: uuid.UUID | str) -> None:
             ).where(Order.customer_id == customer.id)
         ).one()
         if open_orders:
-            raise ConflictError(
-                "The customer has open orders; finish or cancel them first.",
-                details={"open_orders": open_orders},
-            )
+            raise CustomerHasOpenOrders(open_orders)
         _deactivate_login(customer)
         if not all_orders:
             session.delete(customer)

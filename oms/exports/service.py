@@ -29,9 +29,10 @@ from oms import events, tasks
 from oms.auth.enums import UserRole
 from oms.auth.models import User
 from oms.db import after_commit, as_utc, transaction, utcnow
-from oms.errors import AuthorizationError, ConflictError, NotFoundError
+from oms.errors import AuthorizationError, NotFoundError
 from oms.exports import files, query, streaming
 from oms.exports.enums import ACTIVE_STATUSES, ExportStatus
+from oms.exports.errors import ExportNotActive, ExportNotFinished
 from oms.exports.models import ExportJob, progress_percent
 from oms.extensions import db
 from oms.outbox import service as outbox
@@ -126,10 +127,7 @@ def cancel(*, job_id: uuid.UUID, actor: User) -> ExportJob:
     with transaction():
         job = get(job_id=job_id, actor=actor, lock=True)
         if job.status not in ACTIVE_STATUSES:
-            raise ConflictError(
-                "Only a queued or running export can be cancelled.",
-                details={"status": job.status.value},
-            )
+            raise ExportNotActive(job.status.value)
         job.status = ExportStatus.CANCELLED
         job.finished_at = utcnow()
         _finished_event(job)
@@ -154,10 +152,7 @@ def file_for_download(*, job_id: uuid.UUID, actor: User) -> tuple[Path, ExportJo
     """The finished file of a job; an export that is not finished is a 409."""
     job = get(job_id=job_id, actor=actor)
     if job.status != ExportStatus.FINISHED:
-        raise ConflictError(
-            "The export is not finished; download it once its status is finished.",
-            details={"status": job.status.value},
-        )
+        raise ExportNotFinished(job.status.value)
     path = files.final_path(job.id, job.gzip)
     if not path.is_file():
         raise NotFoundError("The export file is no longer there; export again.")

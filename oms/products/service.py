@@ -18,9 +18,10 @@ from typing import cast
 import sqlalchemy as sa
 
 from oms.db import transaction
-from oms.errors import ConflictError, NotFoundError, ValidationError
+from oms.errors import NotFoundError, ValidationError
 from oms.extensions import db
 from oms.orders.models import OrderItem
+from oms.products.errors import StockBelowReserved
 
 # re-exported: callers of the service (schemas, analytics, inventory) reach them here too
 from oms.products.events import is_low_stock as is_low_stock
@@ -123,7 +124,7 @@ def update(
     add_units: int | None = None,
     active: bool | None = None,
 ) -> Product:
-    """Change the given fields. Stock may not fall below what is reserved (ConflictError); the
+    """Change the given fields. Stock may not fall below what is reserved (StockBelowReserved); the
     row is locked first so a concurrent reservation cannot slip in between check and write.
     ``add_units`` restocks relative to the locked count, so two restocks at once both count."""
     with transaction():
@@ -137,10 +138,7 @@ def update(
                     details={"add_units": [f"At most {MAX_UNITS - product.inventory_count} more."]},
                 )
         if inventory_count is not None and inventory_count < product.reserved_count:
-            raise ConflictError(
-                "The stock cannot be set below the units reserved for open orders.",
-                details={"reserved_count": product.reserved_count, "requested": inventory_count},
-            )
+            raise StockBelowReserved(reserved=product.reserved_count, requested=inventory_count)
         stock_changed = (
             inventory_count is not None and inventory_count != product.inventory_count
         ) or (active is not None and active != product.active)

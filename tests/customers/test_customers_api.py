@@ -334,7 +334,7 @@ def test_customer_with_an_open_order_cannot_be_deleted(client, headers, status):
     response = client.delete(f"/api/v1/customers/{customer.id}", headers=headers(UserRole.ADMIN))
     assert response.status_code == 409
     error = response.get_json()["error"]
-    assert (error["code"], error["details"]) == ("conflict", {"open_orders": 1})
+    assert (error["code"], error["details"]) == ("customer_has_open_orders", {"open_orders": 1})
     db.session.expire_all()
     stored = db.session.get(Customer, customer.id)
     assert (stored.email, stored.first_name) == ("open@example.test", "Casey")

@@ -306,7 +306,7 @@ def test_stock_cannot_fall_below_reserved(client, headers):
     response = client.put(url, json={"inventory_count": 5, "name": "Renamed"}, headers=h)
     assert response.status_code == 409
     error = response.get_json()["error"]
-    assert error["code"] == "conflict"
+    assert error["code"] == "stock_below_reserved"
     assert error["details"] == {"reserved_count": 6, "requested": 5}
     db.session.expire_all()
     stored = db.session.get(Product, product.id)
