@@ -22,7 +22,8 @@ from oms.orders.models import Order, OrderItem
 from oms.products.models import Product
 from oms.search import CUSTOMER_NAME_TSVECTOR, PRODUCT_NAME_TSVECTOR, matches
 
-_NUMBER_RE = re.compile(r"^ORD-\d{6,}$", re.IGNORECASE)
+# An order number, whole or its start, with or without the "ORD-": "ORD-5000", "500003", "3".
+_NUMBER_RE = re.compile(r"^(?:ORD-?)?(\d+)$", re.IGNORECASE)
 
 DETAIL_LOADS = (
     selectinload(Order.items).selectinload(OrderItem.product),
@@ -103,21 +104,26 @@ def customer_history(*, actor: User, customer_id: uuid.UUID) -> sa.Select:
 
 
 def _text_search(q: str) -> sa.ColumnElement[bool]:
-    """An order number, or words matching the customer's or a product's name."""
-    if _NUMBER_RE.match(q.strip()):
-        return Order.number == q.strip().upper()
+    """An order number (its start, or its digits without the zeros), or words matching the
+    customer's name, their email, a product's name, or the shipping city."""
+    text = q.strip()
+    number = _NUMBER_RE.match(text)
+    if number:
+        digits = number.group(1)
+        return sa.or_(Order.number.like(f"ORD-{digits}%"), Order.number == f"ORD-{int(digits):06d}")
     customers = sa.select(Customer.id).where(
         sa.or_(
             matches(CUSTOMER_NAME_TSVECTOR, [Customer.first_name, Customer.last_name], q),
-            Customer.email == q.strip().lower(),
+            Customer.email == text.lower(),
         )
     )
+    city = sa.func.lower(Order.shipping_address["city"].as_string()) == text.lower()
     products = (
         sa.select(OrderItem.order_id)
         .join(Product, Product.id == OrderItem.product_id)
         .where(matches(PRODUCT_NAME_TSVECTOR, [Product.name], q))
     )
-    return sa.or_(Order.customer_id.in_(customers), Order.id.in_(products))
+    return sa.or_(Order.customer_id.in_(customers), Order.id.in_(products), city)
 
 
 def present(order: Order, actor: User | None) -> Order:

@@ -16,7 +16,7 @@ from oms.orders import actions as orders
 from oms.orders.enums import OrderStatus
 from oms.orders.models import Order
 from oms.products.models import Product
-from tests.factories import PASSWORD, make_order, make_product, make_user
+from tests.factories import ADDRESS, PASSWORD, make_order, make_product, make_user
 
 URL = "/api/v1/orders"
 
@@ -282,6 +282,26 @@ def test_search(shop, client):
     # a customer's search stays within their own orders
     assert search("burr", shop.alice) == {shop.a1}
     assert search(shop.numbers[shop.b1], shop.alice) == set()
+
+
+def test_search_by_number_start_digits_and_city(shop, client):
+    def search(q):
+        return set(listed(client, shop.staff, {"q": q}))
+
+    number = shop.numbers[shop.b1]  # ORD-000123
+    assert shop.b1 in search(number[:-1])  # the start of a number
+    assert all(shop.numbers[o].startswith(number[:-1]) for o in search(number[:-1]))
+    assert search(number.removeprefix("ORD-")) == {shop.b1}  # the digits
+    assert search(str(int(number.removeprefix("ORD-")))) == {shop.b1}  # without the zeros
+    assert search("ORD-9" + number[-6:]) == set()
+    db.session.execute(
+        sa.update(Order)
+        .where(Order.id == uuid.UUID(shop.b2))
+        .values(shipping_address={**ADDRESS, "city": "Bergen"})
+    )
+    db.session.commit()
+    assert search("bergen") == {shop.b2}
+    assert search("Oslo") == {shop.a1, shop.a2, shop.b1}
 
 
 def test_unknown_query_parameter_is_422(shop, client):
