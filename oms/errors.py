@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+import sqlalchemy as sa
 from flask import Flask, current_app, g, jsonify, request
 from flask.sansio.app import App
 from werkzeug.exceptions import HTTPException
@@ -166,8 +167,6 @@ RETRY_AFTER_UNAVAILABLE = 5
 
 def database_unavailable(error: BaseException) -> bool:
     """Whether ``error`` means the database is out of reach (not a bug, not bad input)."""
-    import sqlalchemy as sa
-
     if isinstance(error, sa.exc.TimeoutError):  # no pooled connection came free in time
         return True
     if not isinstance(error, sa.exc.DBAPIError):

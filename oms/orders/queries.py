@@ -19,6 +19,7 @@ from oms.extensions import db
 from oms.orders import lifecycle
 from oms.orders.enums import OrderStatus
 from oms.orders.models import Order, OrderItem
+from oms.orders.schemas import OrderDetailSchema
 from oms.products.models import Product
 from oms.search import CUSTOMER_NAME_TSVECTOR, PRODUCT_NAME_TSVECTOR, matches
 
@@ -136,6 +137,4 @@ def present(order: Order, actor: User | None) -> Order:
 def detail(*, order_id: uuid.UUID, actor: User) -> dict:
     """The order as ``actor`` sees it: lines, history and allowed next statuses, rendered by
     the orders schema (the API's response and the pages' embedded data alike)."""
-    from oms.orders.schemas import OrderDetailSchema
-
     return OrderDetailSchema().dump(present(get(order_id=order_id, actor=actor), actor))

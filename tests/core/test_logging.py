@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from oms.auth.enums import UserRole
 from oms.logging import JsonFormatter
@@ -19,20 +21,27 @@ class _Collect(logging.Handler):
         self.lines.append(json.loads(JsonFormatter().format(record)))
 
 
-def test_request_log_line_has_the_fields(app_ctx, client, auth):
-    user = make_user(UserRole.STAFF)
-    headers = auth.headers(user.email, PASSWORD)
+@contextmanager
+def request_log() -> Iterator[list[dict]]:
+    """The request log lines written inside the block."""
     collector = _Collect()
     logger = logging.getLogger("oms.request")
     logger.addHandler(collector)
     level = logger.level
     logger.setLevel(logging.INFO)
     try:
-        client.get("/api/v1/auth/me", headers={**headers, "X-Request-ID": "trace-42"})
+        yield collector.lines
     finally:
         logger.removeHandler(collector)
         logger.setLevel(level)
-    [line] = collector.lines
+
+
+def test_request_log_line_has_the_fields(app_ctx, client, auth):
+    user = make_user(UserRole.STAFF)
+    headers = auth.headers(user.email, PASSWORD)
+    with request_log() as lines:
+        client.get("/api/v1/auth/me", headers={**headers, "X-Request-ID": "trace-42"})
+    [line] = lines
     assert line["method"] == "GET"
     assert line["path"] == "/api/v1/auth/me"
     assert line["status"] == 200
@@ -43,18 +52,10 @@ def test_request_log_line_has_the_fields(app_ctx, client, auth):
 
 
 def _logged_client_address(app, remote: str, forwarded: str | None) -> str:
-    collector = _Collect()
-    logger = logging.getLogger("oms.request")
-    logger.addHandler(collector)
-    level = logger.level
-    logger.setLevel(logging.INFO)
-    try:
-        headers = {"X-Forwarded-For": forwarded} if forwarded else {}
+    headers = {"X-Forwarded-For": forwarded} if forwarded else {}
+    with request_log() as lines:
         app.test_client().get("/healthz", headers=headers, environ_base={"REMOTE_ADDR": remote})
-    finally:
-        logger.removeHandler(collector)
-        logger.setLevel(level)
-    return [line for line in collector.lines if line.get("path") == "/healthz"][-1]["remote_addr"]
+    return [line for line in lines if line.get("path") == "/healthz"][-1]["remote_addr"]
 
 
 def test_behind_a_trusted_proxy_the_client_is_the_forwarded_address():

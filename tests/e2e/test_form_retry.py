@@ -20,48 +20,54 @@ from tests.factories import ADDRESS, PASSWORD, make_customer, make_product, make
 pytestmark = pytest.mark.slow
 
 
-class DropFirstResponse:
-    """A ``page.route`` handler for ``POST /api/v1/orders``: the first request reaches the
-    server and is fully processed (``route.fetch``), but its response is dropped, as when the
-    connection breaks on the way back; later requests go through untouched."""
+class _FirstPost:
+    """A ``page.route`` handler for ``POST /api/v1/orders`` that does something to the first
+    request (``first``) and lets later ones through; records every request's Idempotency-Key."""
 
     def __init__(self):
         self.keys: list[str | None] = []  # the Idempotency-Key of every POST, in order
+
+    def __call__(self, route) -> None:
+        if route.request.method != "POST":
+            route.fallback()
+            return
+        self.keys.append(route.request.headers.get("idempotency-key"))
+        if len(self.keys) == 1:
+            self.first(route)
+        else:
+            route.fallback()
+
+    def first(self, route) -> None:
+        raise NotImplementedError
+
+
+class DropFirstResponse(_FirstPost):
+    """The first request reaches the server and is fully processed (``route.fetch``), but its
+    response is dropped, as when the connection breaks on the way back."""
+
+    def __init__(self):
+        super().__init__()
         self.first_status: int | None = None
 
-    def __call__(self, route) -> None:
-        if route.request.method != "POST":
-            route.fallback()
-            return
-        self.keys.append(route.request.headers.get("idempotency-key"))
-        if len(self.keys) == 1:
-            self.first_status = route.fetch().status
-            route.abort("connectionreset")
-        else:
-            route.fallback()
+    def first(self, route) -> None:
+        self.first_status = route.fetch().status
+        route.abort("connectionreset")
 
 
-class AnswerFirstWith:
-    """A ``page.route`` handler: the first ``POST /api/v1/orders`` is answered with ``status``
-    without reaching the server (an overloaded proxy, a rate limit); later ones go through."""
+class AnswerFirstWith(_FirstPost):
+    """The first request is answered with ``status`` without reaching the server (an
+    overloaded proxy, a rate limit)."""
 
     def __init__(self, status: int):
+        super().__init__()
         self.status = status
-        self.keys: list[str | None] = []
 
-    def __call__(self, route) -> None:
-        if route.request.method != "POST":
-            route.fallback()
-            return
-        self.keys.append(route.request.headers.get("idempotency-key"))
-        if len(self.keys) == 1:
-            code = "rate_limited" if self.status == 429 else "service_unavailable"
-            route.fulfill(
-                status=self.status,
-                json={"error": {"code": code, "message": "Try again in a moment."}},
-            )
-        else:
-            route.fallback()
+    def first(self, route) -> None:
+        code = "rate_limited" if self.status == 429 else "service_unavailable"
+        route.fulfill(
+            status=self.status,
+            json={"error": {"code": code, "message": "Try again in a moment."}},
+        )
 
 
 def _orders_of(customer_id) -> list[Order]:
