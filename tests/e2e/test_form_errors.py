@@ -65,7 +65,7 @@ def test_quantity_errors_show_once_and_the_total_counts_valid_lines(
     expect(count).to_have_text("2")
     expect(total).to_have_text("9.00")
     board_qty.fill("99999")
-    expect(board_row).to_contain_text("Only 10 available.")
+    expect(board_row).to_contain_text("Only 10 available; you asked for 99999.")
     expect(count).to_have_text("2")
     expect(total).to_have_text("9.00")
     assert _text_fits(board_qty), "the quantity input cuts off 99999"
@@ -74,7 +74,7 @@ def test_quantity_errors_show_once_and_the_total_counts_valid_lines(
     width_before = box(board_qty)["width"]
     page.get_by_test_id("place-order").click()
     expect(board_qty).to_be_focused()
-    expect(board_row.get_by_text("Only 10 available.")).to_have_count(1)
+    expect(board_row.get_by_text("Only 10 available; you asked for 99999.")).to_have_count(1)
     expect(board_row.locator(".field-error")).to_have_count(0)
     assert box(board_qty)["width"] == width_before
     assert _text_fits(board_qty)

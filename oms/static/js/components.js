@@ -197,7 +197,7 @@ export class ProductSelector {
     const value = input.value === "" ? 0 : Number(input.value);
     let message = "";
     if (!Number.isInteger(value) || value < 0) message = "Enter a whole number of 0 or more.";
-    else if (value > Number(product.available)) message = `Only ${Math.max(Number(product.available), 0)} available.`;
+    else if (value > Number(product.available)) message = `Only ${Math.max(Number(product.available), 0)} available; you asked for ${value}.`;
     error.textContent = message;
     input.setCustomValidity(message);
     if (message) input.setAttribute("aria-invalid", "true"); else input.removeAttribute("aria-invalid");
