@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from celery import Celery, Task
 from flask import Flask
 from flask_jwt_extended import JWTManager
@@ -9,8 +11,8 @@ from flask_limiter import Limiter
 from flask_migrate import Migrate
 from flask_socketio import SocketIO
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import MetaData
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy import MetaData, event
+from sqlalchemy.orm import DeclarativeBase, Mapper
 
 from oms import limits
 from oms.openapi import Api
@@ -32,6 +34,19 @@ class Base(DeclarativeBase):
         }
     )
 
+
+def _utc_datetimes(target, *_args) -> None:
+    """Every timestamp column is ``timezone=True`` and stored in UTC, but SQLite (the embedded
+    default) hands them back naive: make them aware again, so the API always writes them with
+    their offset (RFC 3339 ``date-time``, as documented). PostgreSQL's are aware already."""
+    for key, value in list(vars(target).items()):
+        if isinstance(value, datetime) and value.tzinfo is None:
+            target.__dict__[key] = value.replace(tzinfo=UTC)  # no change history: as loaded
+
+
+# On the Mapper class: every mapped class, whichever declarative base Flask-SQLAlchemy made.
+event.listen(Mapper, "load", _utc_datetimes)
+event.listen(Mapper, "refresh", _utc_datetimes)
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()

@@ -26,6 +26,7 @@ from oms import create_app
 from oms.db import create_database_if_missing
 from oms.extensions import db
 from oms.limits import SETTINGS as RATELIMIT_SETTINGS
+from tests import contract
 
 SESSION_DATABASE_URL = os.environ.get(
     "OMS_TEST_DATABASE_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/oms_test"
@@ -107,6 +108,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if PROCESS_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+
+
+# Every Flask test client checks each API response against the app's own OpenAPI document
+# (tests/contract.py); a test that breaks the app on purpose is marked off_contract.
+Flask.test_client_class = contract.ContractClient
+
+
+@pytest.fixture(autouse=True)
+def _api_contract(request) -> Iterator[None]:
+    contract.state["enabled"] = request.node.get_closest_marker("off_contract") is None
+    yield
+    contract.state["enabled"] = True
 
 
 def ensure_database(url: str) -> None:

@@ -39,6 +39,7 @@ def _tokens_response(user, status: int):
     LoginSchema, example={"email": "customer@example.com", "password": "customer-pass-123"}
 )
 @blp.response(200, TokensSchema)
+@blp.alt_response(401, description="The email or password is incorrect, or the account is off")
 def login(body):
     """Exchange email and password for tokens (also set as HttpOnly cookies for browsers).
 

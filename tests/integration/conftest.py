@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from email.message import Message
 
@@ -14,6 +15,7 @@ import sqlalchemy as sa
 from oms.extensions import db
 from oms.orders.enums import OrderStatus
 from oms.orders.models import Order
+from tests import contract
 
 
 def http_raw(
@@ -28,9 +30,26 @@ def http_raw(
         request.add_header("Authorization", f"Bearer {token}")
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, response.read(), response.headers
+            status, raw, headers = response.status, response.read(), response.headers
     except urllib.error.HTTPError as error:
-        return error.code, error.read(), error.headers
+        status, raw, headers = error.code, error.read(), error.headers
+    _check_contract(method, url, status, headers.get("Content-Type"), raw)
+    return status, raw, headers
+
+
+_CONTRACTS: dict[str, contract.Contract] = {}
+
+
+def _check_contract(method: str, url: str, status: int, content_type, raw: bytes) -> None:
+    """Check the answer against the server's own API document (tests/contract.py)."""
+    if not contract.state["enabled"]:
+        return
+    parts = urllib.parse.urlsplit(url)
+    base = f"{parts.scheme}://{parts.netloc}"
+    if base not in _CONTRACTS:
+        with urllib.request.urlopen(f"{base}/api/v1/openapi.json", timeout=60) as response:
+            _CONTRACTS[base] = contract.Contract(json.loads(response.read()))
+    _CONTRACTS[base].check(method, parts.path, status, content_type, raw)
 
 
 def http(
