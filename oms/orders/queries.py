@@ -18,7 +18,7 @@ from oms.errors import NotFoundError
 from oms.extensions import db
 from oms.orders import lifecycle
 from oms.orders.enums import OrderStatus
-from oms.orders.models import Order, OrderItem
+from oms.orders.models import Order, OrderItem, OrderStatusHistory
 from oms.orders.schemas import OrderDetailSchema
 from oms.products.models import Product
 from oms.search import CUSTOMER_NAME_TSVECTOR, PRODUCT_NAME_TSVECTOR, matches
@@ -29,7 +29,7 @@ _NUMBER_RE = re.compile(r"^(?:ORD-?)?(\d+)$", re.IGNORECASE)
 DETAIL_LOADS = (
     selectinload(Order.items).selectinload(OrderItem.product),
     selectinload(Order.customer),
-    selectinload(Order.history),
+    selectinload(Order.history).selectinload(OrderStatusHistory.changed_by),
 )
 
 
