@@ -93,5 +93,8 @@ def test_pages_carry_the_currency_and_a_country_select(app_ctx, client, tokens):
     client.post("/api/v1/auth/login", json={"email": customer.email, "password": "correct-horse-1"})
     html = client.get("/customer").get_data(as_text=True)
     assert 'data-currency="EUR"' in html
-    assert '<select name="shipping_address.country"' in html
+    assert (
+        'name="shipping_address.country"' in html
+        and '<label for="shipping_address-country">' in html
+    )
     assert '<option value="NO">Norway</option>' in html
