@@ -253,12 +253,12 @@ def load_config(overrides: dict | None = None) -> dict:
         # Swagger UI's files are served by the app itself (oms.api.docs), never from a CDN.
         "OPENAPI_SWAGGER_UI_PATH": "docs",
         "OPENAPI_SWAGGER_UI_URL": "/api/v1/docs/assets/",
+        # Security schemes, error responses and examples come from oms.openapi, per operation.
         "API_SPEC_OPTIONS": {
-            "security": [{"bearerAuth": []}],
-            "components": {
-                "securitySchemes": {
-                    "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
-                }
+            "info": {
+                "description": "JSON in and out; every error is the envelope "
+                '`{"error": {"code", "message", "details", "request_id"}}`. '
+                'Money is a decimal string with two places (`"12.50"`).'
             },
         },
     }

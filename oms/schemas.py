@@ -22,13 +22,20 @@ class StrictSchema(ma.Schema):
 class ErrorBodySchema(ma.Schema):
     """What went wrong: a stable code, words for a person, field details, the request id."""
 
-    code = ma.fields.String(metadata={"description": "Stable machine-readable error code"})
-    message = ma.fields.String()
-    details = ma.fields.Dict(metadata={"description": "Field-level messages, when any"})
-    request_id = ma.fields.String(allow_none=True)
+    code = ma.fields.String(
+        required=True, metadata={"description": "Stable machine-readable error code"}
+    )
+    message = ma.fields.String(required=True, metadata={"description": "Words for a person"})
+    details = ma.fields.Dict(
+        required=True,
+        metadata={"description": "Field-level messages or facts of the refusal; may be empty"},
+    )
+    request_id = ma.fields.String(
+        required=True, allow_none=True, metadata={"description": "X-Request-ID of the request"}
+    )
 
 
 class ErrorSchema(ma.Schema):
     """The error envelope, documented in the OpenAPI spec."""
 
-    error = ma.fields.Nested(ErrorBodySchema)
+    error = ma.fields.Nested(ErrorBodySchema, required=True)

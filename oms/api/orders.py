@@ -87,7 +87,18 @@ def _idempotency_key() -> str | None:
 
 @blp.route("", methods=["POST"])
 @require_role()
-@blp.arguments(OrderCreateSchema)
+@blp.arguments(
+    OrderCreateSchema,
+    example={
+        "items": [{"product_id": "7d4c4b5e-6f0a-4c1e-9a43-2f1f6f3f0b11", "quantity": 2}],
+        "shipping_address": {
+            "line1": "1 Main St",
+            "city": "Oslo",
+            "postal_code": "0150",
+            "country": "NO",
+        },
+    },
+)
 @blp.response(202, OrderDetailSchema)
 @blp.doc(
     parameters=[
@@ -131,7 +142,7 @@ def update_order(body, order_id):
 
 @blp.route("/<uuid:order_id>/status", methods=["PATCH"])
 @require_role()
-@blp.arguments(StatusChangeSchema)
+@blp.arguments(StatusChangeSchema, example={"status": "shipped", "notes": "Tracking 1Z999"})
 @blp.response(200, OrderDetailSchema)
 def change_status(body, order_id):
     """Move the order to `status` (picked, shipped, delivered, cancelled). A transition the
