@@ -141,11 +141,14 @@ def load_config(overrides: dict | None = None) -> dict:
     secret_key = _env("OMS_SECRET_KEY")
     jwt_secret = _env("OMS_JWT_SECRET_KEY")
     if production:
-        missing = [
-            name
-            for name, value in (("OMS_SECRET_KEY", secret_key), ("OMS_JWT_SECRET_KEY", jwt_secret))
-            if not value
-        ]
+        # The metrics token too: /metrics is served on the public port, and its figures
+        # (order counts, queue depths, routes) are not for everyone.
+        required = (
+            ("OMS_SECRET_KEY", secret_key),
+            ("OMS_JWT_SECRET_KEY", jwt_secret),
+            ("OMS_METRICS_TOKEN", _env("OMS_METRICS_TOKEN")),
+        )
+        missing = [name for name, value in required if not value]
         if missing:
             raise ConfigurationError(
                 "OMS_ENV=production needs these secrets set: " + ", ".join(missing)
@@ -233,7 +236,7 @@ def load_config(overrides: dict | None = None) -> dict:
         "OMS_MAIL_DIR": _env("OMS_MAIL_DIR", str(instance_dir() / "mail")),
         # How often each web process re-checks its Socket.IO connections' logins.
         "OMS_SOCKET_RECHECK_SECONDS": _env_float("OMS_SOCKET_RECHECK_SECONDS", 10.0),
-        # /metrics: open when unset (scraped from inside the network), else a Bearer token.
+        # /metrics: a Bearer token (required in production); open when unset in development.
         "OMS_METRICS_TOKEN": _env("OMS_METRICS_TOKEN"),
         # Exports: CSV files written by the reports worker, kept OMS_EXPORT_RETENTION_HOURS.
         "OMS_EXPORT_DIR": _env("OMS_EXPORT_DIR", str(instance_dir() / "exports")),
