@@ -89,6 +89,35 @@ class StatusChangeSchema(StrictSchema):
     notes = ma.fields.String(validate=ma.validate.Length(max=1000), load_default=None)
 
 
+class BulkStatusChangeSchema(StatusChangeSchema):
+    """One status command for many orders (at most ``actions.MAX_BULK_ORDERS`` distinct ids,
+    checked by the use case)."""
+
+    order_ids = ma.fields.List(ma.fields.UUID(), required=True, validate=ma.validate.Length(min=1))
+
+
+class BulkErrorSchema(ma.Schema):
+    """Why one order of a bulk command was refused: the error envelope's code and words."""
+
+    code = ma.fields.String()
+    message = ma.fields.String()
+
+
+class BulkResultSchema(ma.Schema):
+    """One order's outcome: ``ok`` with its new ``status``, or not with the ``error``."""
+
+    order_id = ma.fields.UUID()
+    ok = ma.fields.Boolean()
+    status = ma.fields.Enum(OrderStatus, by_value=True)
+    error = ma.fields.Nested(BulkErrorSchema)
+
+
+class BulkStatusResultSchema(ma.Schema):
+    """Every distinct order of the command, in the order first named."""
+
+    results = ma.fields.List(ma.fields.Nested(BulkResultSchema))
+
+
 class OrderListQuerySchema(PageQuerySchema):
     """Filters, search and sort of the order list."""
 
@@ -105,6 +134,14 @@ class OrderListQuerySchema(PageQuerySchema):
     )
     payment_collected = ma.fields.Boolean()
     q = ma.fields.String(validate=ma.validate.Length(min=1, max=200))
+    id = ma.fields.List(
+        ma.fields.UUID(),
+        validate=ma.validate.Length(max=500),
+        metadata={"description": "Only these orders (a selection; repeatable, at most 500)"},
+    )
+    problem = ma.fields.Boolean(
+        metadata={"description": "Rejected, or pending for longer than 10 minutes (or not)"}
+    )
     sort = ma.fields.String(load_default="-created_at")
 
 
