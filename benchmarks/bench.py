@@ -216,11 +216,15 @@ def _burst_row(burst: list[dict], raw: dict, measure: str) -> Row:
     started = min(r["sent"] for r in burst)
     rate = len(accepted) / (max(decided.values()) - started) if accepted else 0.0
     spread = stack.percentiles(latencies)
-    refused = len(burst) - len(accepted)
+    refused: dict[int, int] = {}
+    for r in burst:
+        if not r["id"]:
+            refused[r["status"]] = refused.get(r["status"], 0) + 1
     return Row(
         measure,
         f"{rate:.0f} orders/s decided; POST to decision p50 {spread['p50']:.0f} ms, "
-        f"p99 {spread['p99']:.0f} ms" + (f" ({refused} refused at intake)" if refused else ""),
+        f"p99 {spread['p99']:.0f} ms"
+        + (f" (refused at intake, by status: {refused})" if refused else ""),
         f"raw {raw['rate']:.0f} TPS",
         rate / raw["rate"],
         ">= 0.5, p99 < 1 s",
