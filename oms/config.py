@@ -7,7 +7,9 @@ without its secrets, and says which one is missing.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -16,6 +18,7 @@ from typing import cast, overload
 from limits import parse_many
 
 import celery_config
+from oms import iso_codes
 
 
 def instance_dir() -> Path:
@@ -81,6 +84,101 @@ def _env_limit(name: str, default: str) -> str:
     return value
 
 
+def _env_currency(name: str, default: str) -> str:
+    """An ISO 4217 code ("EUR"), refused at start when it is not one (every page would show
+    amounts in a currency that does not exist)."""
+    value = _env(name, default).strip().upper()
+    if not iso_codes.is_currency(value):
+        raise ConfigurationError(
+            f"{name} must be an ISO 4217 currency code like EUR, got {value!r}"
+        )
+    return value
+
+
+# Carriers offered when shipping, each with the link to its tracking page ({tracking_number}
+# is replaced by the number, URL-encoded). OMS_CARRIERS replaces the whole list.
+DEFAULT_CARRIERS: list[dict[str, str | None]] = [
+    {
+        "code": "dhl",
+        "name": "DHL Express",
+        "tracking_url": "https://www.dhl.com/global-en/home/tracking/tracking-express.html"
+        "?submit=1&tracking-id={tracking_number}",
+    },
+    {
+        "code": "ups",
+        "name": "UPS",
+        "tracking_url": "https://www.ups.com/track?tracknum={tracking_number}",
+    },
+    {
+        "code": "fedex",
+        "name": "FedEx",
+        "tracking_url": "https://www.fedex.com/fedextrack/?trknbr={tracking_number}",
+    },
+    {
+        "code": "dpd",
+        "name": "DPD",
+        "tracking_url": "https://tracking.dpd.de/status/en_US/parcel/{tracking_number}",
+    },
+    {"code": "gls", "name": "GLS", "tracking_url": "https://gls-group.com/track/{tracking_number}"},
+    {
+        "code": "postnord",
+        "name": "PostNord",
+        "tracking_url": "https://tracking.postnord.com/en/?id={tracking_number}",
+    },
+    {
+        "code": "bring",
+        "name": "Posten Bring",
+        "tracking_url": "https://tracking.bring.com/tracking/{tracking_number}",
+    },
+    {
+        "code": "usps",
+        "name": "USPS",
+        "tracking_url": "https://tools.usps.com/go/TrackConfirmAction?tLabels={tracking_number}",
+    },
+    {"code": "other", "name": "Other carrier", "tracking_url": None},
+]
+_CARRIER_CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+
+
+def _env_carriers(name: str) -> list[dict]:
+    """The carrier list: a JSON list of ``{"code", "name", "tracking_url"}`` (the URL may be
+    null: no link), checked at start so a typo never reaches a customer's email."""
+    raw = _env(name)
+    if raw is None:
+        return [dict(c) for c in DEFAULT_CARRIERS]
+    try:
+        carriers = json.loads(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} must be a JSON list of carriers: {exc}") from exc
+    if not isinstance(carriers, list) or not carriers:
+        raise ConfigurationError(f"{name} must be a non-empty JSON list of carriers")
+    seen: set[str] = set()
+    for carrier in carriers:
+        if not isinstance(carrier, dict) or set(carrier) - {"code", "name", "tracking_url"}:
+            raise ConfigurationError(
+                f'{name}: each carrier is {{"code", "name", "tracking_url"}}, got {carrier!r}'
+            )
+        code, label, url = carrier.get("code"), carrier.get("name"), carrier.get("tracking_url")
+        if not isinstance(code, str) or not _CARRIER_CODE.match(code) or code in seen:
+            raise ConfigurationError(
+                f"{name}: carrier codes are unique lower-case words (a-z, 0-9, - or _), "
+                f"got {code!r}"
+            )
+        if not isinstance(label, str) or not label.strip():
+            raise ConfigurationError(f"{name}: carrier {code!r} needs a name")
+        if url is not None and not (
+            isinstance(url, str)
+            and url.startswith(("https://", "http://"))
+            and "{tracking_number}" in url
+        ):
+            raise ConfigurationError(
+                f"{name}: the tracking_url of {code!r} must be an http(s) URL with "
+                "{tracking_number} in it, or null"
+            )
+        seen.add(code)
+    return carriers
+
+
 def _development_secret(name: str) -> str:
     """A random secret generated once and kept under instance/, so restarts keep sessions."""
     folder = instance_dir()
@@ -141,11 +239,14 @@ def load_config(overrides: dict | None = None) -> dict:
     secret_key = _env("OMS_SECRET_KEY")
     jwt_secret = _env("OMS_JWT_SECRET_KEY")
     if production:
-        missing = [
-            name
-            for name, value in (("OMS_SECRET_KEY", secret_key), ("OMS_JWT_SECRET_KEY", jwt_secret))
-            if not value
-        ]
+        # The metrics token too: /metrics is served on the public port, and its figures
+        # (order counts, queue depths, routes) are not for everyone.
+        required = (
+            ("OMS_SECRET_KEY", secret_key),
+            ("OMS_JWT_SECRET_KEY", jwt_secret),
+            ("OMS_METRICS_TOKEN", _env("OMS_METRICS_TOKEN")),
+        )
+        missing = [name for name, value in required if not value]
         if missing:
             raise ConfigurationError(
                 "OMS_ENV=production needs these secrets set: " + ", ".join(missing)
@@ -178,6 +279,9 @@ def load_config(overrides: dict | None = None) -> dict:
         "OMS_BCRYPT_ROUNDS": _env_int("OMS_BCRYPT_ROUNDS", 12),
         "OMS_LOG_LEVEL": _env("OMS_LOG_LEVEL", "INFO"),
         "OMS_LOW_STOCK_THRESHOLD": _env_int("OMS_LOW_STOCK_THRESHOLD", 5),
+        # Money on every page is formatted in this currency (ISO 4217) by the browser.
+        "OMS_CURRENCY": _env_currency("OMS_CURRENCY", "EUR"),
+        "OMS_CARRIERS": _env_carriers("OMS_CARRIERS"),
         # JWT: header tokens for API clients, HttpOnly cookies with CSRF for browsers.
         "JWT_SECRET_KEY": jwt_secret,
         "JWT_TOKEN_LOCATION": ["headers", "cookies"],
@@ -233,7 +337,7 @@ def load_config(overrides: dict | None = None) -> dict:
         "OMS_MAIL_DIR": _env("OMS_MAIL_DIR", str(instance_dir() / "mail")),
         # How often each web process re-checks its Socket.IO connections' logins.
         "OMS_SOCKET_RECHECK_SECONDS": _env_float("OMS_SOCKET_RECHECK_SECONDS", 10.0),
-        # /metrics: open when unset (scraped from inside the network), else a Bearer token.
+        # /metrics: a Bearer token (required in production); open when unset in development.
         "OMS_METRICS_TOKEN": _env("OMS_METRICS_TOKEN"),
         # Exports: CSV files written by the reports worker, kept OMS_EXPORT_RETENTION_HOURS.
         "OMS_EXPORT_DIR": _env("OMS_EXPORT_DIR", str(instance_dir() / "exports")),
@@ -253,12 +357,12 @@ def load_config(overrides: dict | None = None) -> dict:
         # Swagger UI's files are served by the app itself (oms.api.docs), never from a CDN.
         "OPENAPI_SWAGGER_UI_PATH": "docs",
         "OPENAPI_SWAGGER_UI_URL": "/api/v1/docs/assets/",
+        # Security schemes, error responses and examples come from oms.openapi, per operation.
         "API_SPEC_OPTIONS": {
-            "security": [{"bearerAuth": []}],
-            "components": {
-                "securitySchemes": {
-                    "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
-                }
+            "info": {
+                "description": "JSON in and out; every error is the envelope "
+                '`{"error": {"code", "message", "details", "request_id"}}`. '
+                'Money is a decimal string with two places (`"12.50"`).'
             },
         },
     }

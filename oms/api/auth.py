@@ -35,7 +35,9 @@ def _tokens_response(user, status: int):
 @blp.route("/login", methods=["POST"])
 @limiter.limit(**limits.LOGIN_PER_ACCOUNT)
 @limiter.limit(**limits.LOGIN_PER_ADDRESS)
-@blp.arguments(LoginSchema)
+@blp.arguments(
+    LoginSchema, example={"email": "customer@example.com", "password": "customer-pass-123"}
+)
 @blp.response(200, TokensSchema)
 def login(body):
     """Exchange email and password for tokens (also set as HttpOnly cookies for browsers).
@@ -48,7 +50,16 @@ def login(body):
 
 @blp.route("/register", methods=["POST"])
 @limiter.limit(**limits.REGISTRATION)
-@blp.arguments(RegisterSchema)
+@blp.arguments(
+    RegisterSchema,
+    example={
+        "email": "ada@example.com",
+        "password": "a-long-passphrase",
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "address": {"line1": "1 Main St", "city": "Oslo", "postal_code": "0150", "country": "NO"},
+    },
+)
 @blp.response(201, TokensSchema)
 def register(body):
     """Create a customer account and its customer record, and log it in."""

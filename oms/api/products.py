@@ -73,7 +73,10 @@ def list_products(args):
 
 @blp.route("", methods=["POST"])
 @require_role(*STAFF_ROLES)
-@blp.arguments(ProductCreateSchema)
+@blp.arguments(
+    ProductCreateSchema,
+    example={"name": "Burr grinder", "price": "89.00", "inventory_count": 12, "active": True},
+)
 @blp.response(201, ProductSchema)
 def create_product(body):
     """Create a product with its initial stock."""

@@ -33,6 +33,12 @@ def require_role(*roles: UserRole, refresh: bool = False) -> Callable:
                 )
             return view(*args, **kwargs)
 
+        # Read by oms.openapi to document the route's security and its 401/403.
+        wrapper.access_rule = {  # type: ignore[attr-defined]
+            "roles": [role.value for role in allowed],
+            "roles_limited": set(allowed) != set(ALL_ROLES),
+            "refresh": refresh,
+        }
         return wrapper
 
     return decorator
