@@ -19,7 +19,7 @@ from oms.errors import NotFoundError
 from oms.extensions import db
 from oms.orders import lifecycle
 from oms.orders.enums import OrderStatus
-from oms.orders.models import Order, OrderItem
+from oms.orders.models import Order, OrderItem, OrderStatusHistory
 from oms.orders.schemas import OrderDetailSchema
 from oms.products.models import Product
 from oms.search import CUSTOMER_NAME_TSVECTOR, PRODUCT_NAME_TSVECTOR, matches
@@ -34,7 +34,7 @@ PENDING_TOO_LONG = timedelta(minutes=10)
 DETAIL_LOADS = (
     selectinload(Order.items).selectinload(OrderItem.product),
     selectinload(Order.customer),
-    selectinload(Order.history),
+    selectinload(Order.history).selectinload(OrderStatusHistory.changed_by),
 )
 
 

@@ -164,12 +164,22 @@ class OrderLineSchema(ma.Schema):
     total_price = money()
 
 
+class ActorSchema(ma.Schema):
+    """Who did something, as a page shows them: name (or email) and role."""
+
+    id = ma.fields.UUID()
+    name = ma.fields.Function(lambda user: user.full_name or user.email)
+    role = ma.fields.Function(lambda user: user.role.value)
+
+
 class HistorySchema(ma.Schema):
-    """One step of an order's status history."""
+    """One step of an order's status history; ``changed_by`` is null for the system (the
+    reservation worker) and for an account since removed."""
 
     old_status = ma.fields.Enum(OrderStatus, by_value=True, allow_none=True)
     new_status = ma.fields.Enum(OrderStatus, by_value=True)
     changed_by_user_id = ma.fields.UUID(allow_none=True)
+    changed_by = ma.fields.Nested(ActorSchema, allow_none=True)
     notes = ma.fields.String(allow_none=True)
     created_at = ma.fields.DateTime()
 
