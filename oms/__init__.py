@@ -23,6 +23,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_errorhandlers(app)
     register_blueprints(app)
     register_realtime(app)
+    register_webhooks(app)
     register_commands(app)
     return app
 
@@ -82,6 +83,13 @@ def register_realtime(app: Flask) -> None:
     register_relay()
 
 
+def register_webhooks(app: Flask) -> None:
+    """Fan every published event out to the webhook endpoints subscribed to it."""
+    from oms.webhooks import service
+
+    service.register()
+
+
 def register_request_hooks(app: Flask) -> None:
     """Content checks and request logging around every request."""
     from oms.api.content import register_content_checks
@@ -121,6 +129,9 @@ def register_blueprints(app: Flask) -> None:
     from oms.api import analytics
 
     api.register_blueprint(analytics.blp, url_prefix="/api/v1/reports/analytics")
+    from oms.api import webhooks
+
+    api.register_blueprint(webhooks.blp, url_prefix="/api/v1/webhooks")
 
 
 def register_commands(app: Flask) -> None:

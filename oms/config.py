@@ -329,6 +329,7 @@ def load_config(overrides: dict | None = None) -> dict:
             result_backend=_env("OMS_RESULT_BACKEND_URL", redis_url),
             relay_seconds=_env_float("OMS_OUTBOX_RELAY_SECONDS", 5.0),
             sweep_seconds=_env_float("OMS_PENDING_SWEEP_SECONDS", 30.0),
+            webhook_seconds=_env_float("OMS_WEBHOOKS_SWEEP_SECONDS", 15.0),
         ),
         # Customer email: SMTP when OMS_SMTP_URL is set, else .eml files in OMS_MAIL_DIR.
         "OMS_SMTP_URL": _env("OMS_SMTP_URL"),
@@ -348,6 +349,19 @@ def load_config(overrides: dict | None = None) -> dict:
         "OMS_EXPORT_MAX_ATTEMPTS": _env_int("OMS_EXPORT_MAX_ATTEMPTS", 2),
         # Progress events (and heartbeats) of a running export at most this often.
         "OMS_EXPORT_PROGRESS_SECONDS": _env_float("OMS_EXPORT_PROGRESS_SECONDS", 0.5),
+        # Webhooks: endpoints on private, loopback or link-local addresses are refused unless
+        # OMS_WEBHOOKS_ALLOW_PRIVATE (a test receiver on 127.0.0.1, a private network).
+        "OMS_WEBHOOKS_ALLOW_PRIVATE": _env_bool("OMS_WEBHOOKS_ALLOW_PRIVATE", False),
+        "OMS_WEBHOOKS_TIMEOUT_SECONDS": _env_float("OMS_WEBHOOKS_TIMEOUT_SECONDS", 10.0),
+        # attempt n waits BASE * 3**(n-1) (+-20 % jitter): 8 attempts span about a day
+        "OMS_WEBHOOKS_MAX_ATTEMPTS": _env_int("OMS_WEBHOOKS_MAX_ATTEMPTS", 8),
+        "OMS_WEBHOOKS_RETRY_BASE_SECONDS": _env_float("OMS_WEBHOOKS_RETRY_BASE_SECONDS", 80.0),
+        # an endpoint failing without a success for this long is disabled
+        "OMS_WEBHOOKS_DISABLE_AFTER_SECONDS": _env_float(
+            "OMS_WEBHOOKS_DISABLE_AFTER_SECONDS", 86400.0
+        ),
+        # a delivery claimed this long ago lost its worker (timeout plus margin): sent again
+        "OMS_WEBHOOKS_STALE_SECONDS": _env_float("OMS_WEBHOOKS_STALE_SECONDS", 60.0),
         # OpenAPI (flask-smorest)
         "API_TITLE": "Order fulfilment engine",
         "API_VERSION": "v1",

@@ -7,6 +7,7 @@ from oms.notifications.models import Notification
 from oms.orders.models import IdempotencyKey, Order, OrderItem, OrderNote, OrderStatusHistory
 from oms.outbox.models import OutboxMessage
 from oms.products.models import Product
+from oms.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "Customer",
@@ -21,4 +22,7 @@ __all__ = [
     "Product",
     "RevokedToken",
     "User",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]
