@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, current_app, render_template, request
 
 from oms.auth.access import STAFF_ROLES
 from oms.db import utcnow
@@ -22,6 +22,21 @@ blp = Blueprint("staff", __name__)
 def queue():
     """The live order queue, filterable by status (``?status=placed``)."""
     return render_template("staff/queue.html", statuses=list(OrderStatus))
+
+
+def pick_list_url() -> str | None:
+    """The pick-list print view's path when this app has one (the bulk bar links it)."""
+    paths = {rule.rule for rule in current_app.url_map.iter_rules()}
+    return "/staff/pick-list" if "/staff/pick-list" in paths else None
+
+
+@blp.get("/orders")
+@page(*STAFF_ROLES)
+def orders():
+    """The live order table: saved views, search, bulk actions, keyboard shortcuts."""
+    return render_template(
+        "staff/orders.html", statuses=list(OrderStatus), pick_list_url=pick_list_url()
+    )
 
 
 @blp.get("/orders/new")
