@@ -271,3 +271,25 @@ def test_the_bulk_bar_prints_a_pick_list_of_the_selection(warehouse, open_sessio
     sheet.wait_for_load_state()
     expect(sheet.locator("body")).to_contain_text("Copper kettle")
     expect(sheet.locator("body")).not_to_contain_text("Stoneware mug")
+
+
+def test_admin_exports_the_selection_through_an_export_job(warehouse, open_session):
+    customer, mug = warehouse["customer"], warehouse["mug"]
+    orders = [make_order(customer, [(mug, 1)]) for _ in range(4)]
+    wanted = {o.number for o in orders[-2:]}  # the two newest: the first two rows
+    desk = open_session()
+    desk.login(warehouse["admin"].email, PASSWORD, next_path="/admin")
+    page = desk.page
+    rows = page.locator("#orders tr[data-order-id]")
+    expect(rows).to_have_count(4)
+    rows.nth(0).locator(".row-select").check()
+    rows.nth(1).locator(".row-select").check()
+    page.locator("#bulk-bar").get_by_role("button", name="Export CSV").click()
+    job = page.get_by_test_id("export-job").first
+    expect(job.get_by_test_id("export-status")).to_have_text("Finished", timeout=60_000)
+    expect(job).to_contain_text("2 of 2 rows")
+    with page.expect_download() as download_info:
+        job.get_by_test_id("export-download").click()
+    with open(download_info.value.path(), encoding="utf-8-sig") as handle:
+        numbers = {line.split(",")[0] for line in handle.read().splitlines()[1:]}
+    assert numbers == wanted
