@@ -20,6 +20,7 @@ from flask import current_app
 from oms.db import insert_or_ignore, transaction, utcnow
 from oms.notifications import mailer
 from oms.notifications.models import Notification
+from oms.orders import carriers
 from oms.orders.enums import OrderStatus
 from oms.orders.models import Order
 from workflows.order_lifecycle import NOTIFY_CUSTOMER
@@ -46,6 +47,13 @@ def _body(order: Order, status: OrderStatus) -> str:
     ]
     if note and status in (OrderStatus.REJECTED, OrderStatus.CANCELLED):
         lines += ["", f"Reason: {note}"]
+    if status == OrderStatus.SHIPPED and (order.carrier or order.tracking_number):
+        lines += ["", f"Carrier: {carriers.name_of(order.carrier) or 'not given'}"]
+        if order.tracking_number:
+            lines += [f"Tracking number: {order.tracking_number}"]
+        url = carriers.tracking_url(order.carrier, order.tracking_number)
+        if url:
+            lines += [f"Track your parcel: {url}"]
     lines += ["", "Items:"]
     currency = current_app.config["OMS_CURRENCY"]
     lines += [f"  {i.quantity} x {i.product.name}  {currency} {i.total_price}" for i in order.items]
