@@ -4,10 +4,16 @@ disabled; axe finds no serious problem on the page or in its dialog."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from oms.auth.enums import UserRole
+from oms.db import transaction, utcnow
+from oms.extensions import db
+from oms.webhooks.models import WebhookEndpoint
 from tests.e2e.checks import axe_violations
 from tests.factories import PASSWORD, make_order, make_product, make_user
 from tests.processes import wait_for
@@ -76,10 +82,14 @@ def test_admin_registers_reads_deliveries_resends_and_sees_disabling(
     assert wait_for(lambda: len(receiver.requests()) == 2, 10)
     assert axe_violations(page) == []
 
-    # failing "for a day" (the setting at 0): disabled, and the page hears it live
-    monkeypatch.setitem(app.config, "OMS_WEBHOOKS_DISABLE_AFTER_SECONDS", 0)
+    # failing for a day: the worker's next failed attempt (a resend) disables it, and the page
+    # hears it live from the worker
+    with transaction():
+        db.session.execute(
+            sa.update(WebhookEndpoint).values(failing_since=utcnow() - timedelta(hours=25))
+        )
     receiver.rules(status=500)
-    make_order(customer, [(product, 1)])
+    log.first.get_by_role("button", name="Resend", exact=False).click()
     expect(page.locator("#toasts")).to_contain_text("was disabled")
     expect(row.locator("[data-cell=state]")).to_contain_text("Disabled:")
     assert session.errors == []
