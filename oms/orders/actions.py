@@ -37,6 +37,7 @@ from oms.errors import AuthorizationError, OMSError, ValidationError
 from oms.extensions import db
 from oms.inventory import service as inventory
 from oms.inventory.errors import InsufficientStock
+from oms.notifications import service as notifications
 from oms.orders import carriers, idempotency, lifecycle, queries
 from oms.orders import events as order_events
 from oms.orders.enums import OrderStatus
@@ -302,7 +303,7 @@ def _record_transition(
         )
     )
     if new in NOTIFY_CUSTOMER:
-        outbox.enqueue(tasks.SEND_ORDER_STATUS, order_id=str(order.id), status=new.value)
+        notifications.queue_order_status(order, new)
     order_events.status_changed(order, old=old, actor=actor, notes=notes, at=now)
     return old
 

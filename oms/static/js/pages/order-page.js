@@ -3,6 +3,7 @@
 import { api } from "../api.js";
 import { actionButtons, renderTimeline, updateBadge } from "../components.js";
 import { live } from "../realtime.js";
+import { reorderButton } from "../reorder.js";
 import {
   STATUS_LABELS, busy, checkForm, clearErrors, el, formValues, formatActor, formatAddress,
   formatDateTime, formatMoney, openDialog, pageData, showErrors, toast, toastError,
@@ -26,6 +27,8 @@ function render() {
   $("address").textContent = formatAddress(order.shipping_address);
   $("created").textContent = formatDateTime(order.created_at);
   const actions = actionButtons(order, act);
+  // a customer orders the same items again in one click
+  if (!isStaff && order.status !== "pending") actions.push(reorderButton(order));
   $("actions").replaceChildren(...(actions.length ? actions : [el("span", { class: "muted" },
     ["delivered", "cancelled", "rejected"].includes(order.status) ? "This order is closed." : "")]));
   renderShipment();
