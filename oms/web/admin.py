@@ -34,3 +34,15 @@ def analytics():
 def users():
     """Create staff and admin accounts, change roles, deactivate accounts."""
     return render_template("admin/users.html", roles=list(UserRole))
+
+
+@blp.get("/webhooks")
+@page(UserRole.ADMIN)
+def webhooks():
+    """Webhook endpoints: register, switch on and off, rotate secrets, read and resend
+    deliveries."""
+    from oms.event_catalogue import BY_NAME, WEBHOOK_TYPES
+
+    return render_template(
+        "admin/webhooks.html", event_types=[BY_NAME[name] for name in WEBHOOK_TYPES]
+    )
