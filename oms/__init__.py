@@ -83,12 +83,14 @@ def register_realtime(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
-    """Content checks and request logging around every request."""
+    """Content checks, request logging and security headers around every request."""
     from oms.api.content import register_content_checks
+    from oms.headers import register_security_headers
     from oms.logging import register_request_logging
 
     register_request_logging(app)
     register_content_checks(app)
+    register_security_headers(app)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -121,6 +123,9 @@ def register_blueprints(app: Flask) -> None:
     from oms.api import analytics
 
     api.register_blueprint(analytics.blp, url_prefix="/api/v1/reports/analytics")
+    from oms.api import audit
+
+    api.register_blueprint(audit.blp, url_prefix="/api/v1/audit")
 
 
 def register_commands(app: Flask) -> None:

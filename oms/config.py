@@ -234,6 +234,13 @@ def load_config(overrides: dict | None = None) -> dict:
         "OMS_SMTP_TIMEOUT": _env_int("OMS_SMTP_TIMEOUT", 10),
         "OMS_MAIL_FROM": _env("OMS_MAIL_FROM", "Orders <orders@example.com>"),
         "OMS_MAIL_DIR": _env("OMS_MAIL_DIR", str(instance_dir() / "mail")),
+        # The address people open the site at, for links in emails (password reset). Never
+        # taken from a request's Host header, which a client chooses.
+        "OMS_PUBLIC_URL": _env("OMS_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "OMS_PASSWORD_RESET_MINUTES": _env_int("OMS_PASSWORD_RESET_MINUTES", 30),
+        "OMS_RATELIMIT_PASSWORD_RESET": _env_limit(
+            "OMS_RATELIMIT_PASSWORD_RESET", "5 per minute; 20 per hour"
+        ),
         # How often each web process re-checks its Socket.IO connections' logins.
         "OMS_SOCKET_RECHECK_SECONDS": _env_float("OMS_SOCKET_RECHECK_SECONDS", 10.0),
         # /metrics: a Bearer token (required in production); open when unset in development.

@@ -1,6 +1,7 @@
 """Imports every model so that Alembic and the mappers see the whole schema."""
 
-from oms.auth.models import RevokedToken, User
+from oms.audit.models import AuditEntry
+from oms.auth.models import PasswordReset, RevokedToken, User
 from oms.customers.models import Customer
 from oms.exports.models import ExportJob
 from oms.notifications.models import Notification
@@ -9,6 +10,7 @@ from oms.outbox.models import OutboxMessage
 from oms.products.models import Product
 
 __all__ = [
+    "AuditEntry",
     "Customer",
     "ExportJob",
     "IdempotencyKey",
@@ -17,6 +19,7 @@ __all__ = [
     "OrderItem",
     "OrderStatusHistory",
     "OutboxMessage",
+    "PasswordReset",
     "Product",
     "RevokedToken",
     "User",

@@ -26,3 +26,15 @@ def send_order_status(self, order_id: str, status: str) -> str:
             raise
         countdown = min(3600, 5 * 2**self.request.retries) * random.uniform(0.8, 1.2)
         raise self.retry(exc=exc, countdown=countdown) from exc
+
+
+@shared_task(name=tasks.SEND_PASSWORD_RESET, bind=True, max_retries=6)
+def send_password_reset(self, reset_id: str) -> str:
+    """Email a password reset link; a second run sends nothing. Retried like the order
+    emails, but briefly: the link expires within the hour anyway."""
+    try:
+        return service.notify_password_reset(reset_id=uuid.UUID(reset_id))
+    except (smtplib.SMTPException, OSError) as exc:
+        if self.request.is_eager:
+            raise
+        raise self.retry(exc=exc, countdown=min(300, 5 * 2**self.request.retries)) from exc
