@@ -6,26 +6,40 @@ Redis stream ``<namespace>:events`` when Redis is configured (the stream id beco
 ``seq``, so a client that reconnects can ask for what it missed) and hands it to in-process
 listeners (the Socket.IO relay, tests).
 
-Every event has the same envelope: ``{"type", "version", "at", "seq", ...fields}``.
+Every event has the same envelope: ``{"id", "type", "version", "at", "seq", ...fields}``;
+types, versions and fields are those of the catalogue (``oms.event_catalogue``), and an event
+it does not list is refused. Hooks registered with :func:`on_publish` see each event inside
+the transaction that publishes it (the webhooks write their deliveries there, so they commit
+or roll back with the change).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import uuid
 from collections.abc import Callable
 from typing import cast
 
 import redis
 
 from oms.db import after_commit, utcnow
+from oms.event_catalogue import check
 from oms.redis_store import redis_client, redis_key
 
-EVENT_VERSION = 1
 STREAM_MAXLEN = 100_000
 
 log = logging.getLogger("oms.events")
 _listeners: list[Callable[[dict], None]] = []
+_publish_hooks: list[Callable[[dict], None]] = []
+
+
+def on_publish(hook: Callable[[dict], None]) -> None:
+    """Call ``hook(event)`` inside the publishing transaction for every event (once per hook).
+
+    A hook that raises rolls the change back with it: it must only write to the session."""
+    if hook not in _publish_hooks:
+        _publish_hooks.append(hook)
 
 
 def subscribe(listener: Callable[[dict], None]) -> Callable[[], None]:
@@ -36,7 +50,16 @@ def subscribe(listener: Callable[[dict], None]) -> Callable[[], None]:
 
 def publish(event_type: str, **fields) -> None:
     """Publish ``event_type`` with ``fields`` once the current transaction commits."""
-    event = {"type": event_type, "version": EVENT_VERSION, **fields}
+    entry = check(event_type, fields)
+    event = {
+        "id": str(uuid.uuid4()),
+        "type": event_type,
+        "version": entry.version,
+        **fields,
+        "at": fields.get("at") or utcnow().isoformat(),
+    }
+    for hook in list(_publish_hooks):
+        hook(event)
 
     def deliver_event() -> None:
         deliver(event)

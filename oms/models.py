@@ -8,6 +8,7 @@ from oms.notifications.models import Notification
 from oms.orders.models import IdempotencyKey, Order, OrderItem, OrderStatusHistory
 from oms.outbox.models import OutboxMessage
 from oms.products.models import Product
+from oms.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "AuditEntry",
@@ -23,4 +24,7 @@ __all__ = [
     "Product",
     "RevokedToken",
     "User",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

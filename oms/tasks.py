@@ -16,10 +16,12 @@ RECOVER_STALE_EXPORTS = "reports.recover_stale_exports"
 PURGE_EXPORTS = "reports.purge_exports"
 RELAY_OUTBOX = "outbox.relay_messages"
 PURGE_EXPIRED = "maintenance.purge_expired"
+SEND_WEBHOOK = "webhooks.send_delivery"
+SEND_DUE_WEBHOOKS = "webhooks.send_due_deliveries"
 
 # One queue per kind of work, so a flood of exports never delays reservations; housekeeping
-# never waits behind long exports.
-QUEUES = ("orders", "notifications", "reports", "maintenance")
+# never waits behind long exports; a slow webhook receiver delays only other webhooks.
+QUEUES = ("orders", "notifications", "reports", "maintenance", "webhooks")
 QUEUE_OF = {
     RESERVE_ORDER: "orders",
     RESERVE_PENDING_ORDERS: "orders",
@@ -30,4 +32,6 @@ QUEUE_OF = {
     PURGE_EXPORTS: "maintenance",
     RELAY_OUTBOX: "maintenance",
     PURGE_EXPIRED: "maintenance",
+    SEND_WEBHOOK: "webhooks",
+    SEND_DUE_WEBHOOKS: "webhooks",
 }

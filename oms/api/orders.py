@@ -14,6 +14,8 @@ from oms.openapi import Blueprint
 from oms.orders import actions, queries
 from oms.orders.models import Order
 from oms.orders.schemas import (
+    BulkStatusChangeSchema,
+    BulkStatusResultSchema,
     OrderCreateSchema,
     OrderDetailSchema,
     OrderListQuerySchema,
@@ -21,7 +23,13 @@ from oms.orders.schemas import (
     OrderUpdateSchema,
     StatusChangeSchema,
 )
-from oms.pagination import PageQuerySchema, page_schema, paginate
+from oms.pagination import (
+    PageQuerySchema,
+    count_capped,
+    counted_page_schema,
+    page_schema,
+    paginate,
+)
 
 blp = Blueprint("orders", __name__, description="Orders and their lifecycle")
 customer_orders_blp = Blueprint(
@@ -35,6 +43,7 @@ SORTS = {
     "status_updated_at": Order.status_updated_at,
 }
 OrderPageSchema = page_schema(OrderSchema, "OrderPage")
+CountedOrderPageSchema = counted_page_schema(OrderSchema, "CountedOrderPage")
 
 
 def _page(query, args) -> dict:
@@ -53,12 +62,15 @@ def _page(query, args) -> dict:
 @blp.route("", methods=["GET"])
 @require_role()
 @blp.arguments(OrderListQuerySchema, location="query")
-@blp.response(200, OrderPageSchema)
+@blp.response(200, CountedOrderPageSchema)
 def list_orders(args):
     """Orders, newest first by default; filter, search (`q`: order number, customer or product
-    name) and sort (`created_at`, `total_amount`, `number`, `status_updated_at`)."""
+    name) and sort (`created_at`, `total_amount`, `number`, `status_updated_at`). `count` is
+    every matching order, exact up to 10,000 (`count_capped` says when there are more)."""
     filters = {k: v for k, v in args.items() if k not in ("limit", "cursor", "sort")}
-    return _page(queries.get_all(actor=current_user, **filters), args)
+    query = queries.get_all(actor=current_user, **filters)
+    count, capped = count_capped(query, id_column=Order.id)
+    return {**_page(query, args), "count": count, "count_capped": capped}
 
 
 def _idempotency_key() -> str | None:
@@ -137,6 +149,25 @@ def change_status(body, order_id):
     lifecycle refuses is a 409 naming the current status and the allowed next ones."""
     actions.change_status(order_id=order_id, actor=current_user, **body)
     return queries.present(queries.get(order_id=order_id, actor=current_user), current_user)
+
+
+@blp.route("/bulk-status", methods=["POST"])
+@require_role(*STAFF_ROLES)
+@blp.arguments(BulkStatusChangeSchema)
+@blp.response(200, BulkStatusResultSchema)
+def bulk_change_status(body):
+    """Move many orders to `status` at once (staff and admins; at most 500 distinct ids). Each
+    order is its own transaction with the lifecycle's rules: the answer lists, per order,
+    `ok` with the new status or the refusal's `error` (code and message)."""
+    outcomes = actions.change_statuses(actor=current_user, **body)
+    results = []
+    for outcome in outcomes:
+        if outcome.error is None:
+            results.append({"order_id": outcome.order_id, "ok": True, "status": outcome.status})
+        else:
+            error = {"code": outcome.error.code, "message": outcome.error.message}
+            results.append({"order_id": outcome.order_id, "ok": False, "error": error})
+    return {"results": results}
 
 
 @customer_orders_blp.route("/<uuid:customer_id>/orders", methods=["GET"])

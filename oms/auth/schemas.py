@@ -6,7 +6,7 @@ import marshmallow as ma
 
 from oms.auth.enums import UserRole
 from oms.pagination import PageQuerySchema
-from oms.schemas import StrictSchema
+from oms.schemas import CountryCode, StrictSchema
 
 
 class LoginSchema(StrictSchema):
@@ -25,7 +25,7 @@ class AddressSchema(StrictSchema):
     city = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
     region = ma.fields.String(validate=ma.validate.Length(max=100))
     postal_code = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=20))
-    country = ma.fields.String(required=True, validate=ma.validate.Length(equal=2))
+    country = CountryCode(required=True)
 
 
 class RegisterSchema(StrictSchema):

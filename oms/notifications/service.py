@@ -49,8 +49,9 @@ def _body(order: Order, status: OrderStatus) -> str:
     if note and status in (OrderStatus.REJECTED, OrderStatus.CANCELLED):
         lines += ["", f"Reason: {note}"]
     lines += ["", "Items:"]
-    lines += [f"  {i.quantity} x {i.product.name}  {i.total_price}" for i in order.items]
-    lines += [f"Total: {order.total_amount}", "", "Thank you for your order."]
+    currency = current_app.config["OMS_CURRENCY"]
+    lines += [f"  {i.quantity} x {i.product.name}  {currency} {i.total_price}" for i in order.items]
+    lines += [f"Total: {currency} {order.total_amount}", "", "Thank you for your order."]
     return "\n".join(lines)
 
 

@@ -13,6 +13,7 @@ the outbox, for the statuses the lifecycle says the customer hears of) and the e
     deliver_order    shipped -> delivered
     cancel_order     pending | placed | picked -> cancelled (a reservation is released)
     change_status    the one of those a status command names (``PATCH .../status``)
+    change_statuses  one status command for many orders, each in its own transaction
     update_order     address, payment, lines (a placed order is re-reserved)
 """
 
@@ -30,7 +31,7 @@ from oms import tasks
 from oms.auth.models import User
 from oms.customers.models import Customer
 from oms.db import MAX_MONEY, is_postgresql, retry_on_conflict, transaction, utcnow
-from oms.errors import ValidationError
+from oms.errors import OMSError, ValidationError
 from oms.extensions import db
 from oms.inventory import service as inventory
 from oms.orders import events as order_events
@@ -45,6 +46,9 @@ from workflows.order_lifecycle import EVENT_FOR_STATUS, NOTIFY_CUSTOMER, Transit
 
 EDITABLE_LINES = frozenset({OrderStatus.PENDING, OrderStatus.PLACED})
 EDITABLE_ADDRESS = frozenset({OrderStatus.PENDING, OrderStatus.PLACED, OrderStatus.PICKED})
+# Orders one bulk status command may name: a page of 200 and a warehouse wave fit, and the
+# request still ends in seconds (each order is a transaction of its own).
+MAX_BULK_ORDERS = 500
 
 
 @dataclass(frozen=True)
@@ -373,6 +377,39 @@ def change_status(
     """The status command ``PATCH /orders/:id/status``: the use case that leads to ``status``."""
     event = EVENT_FOR_STATUS.get(OrderStatus(status), status.value)
     return _move(order_id=order_id, actor=actor, event=event, notes=notes)
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    """What one order of a bulk command led to: its new status, or the refusal."""
+
+    order_id: uuid.UUID
+    status: OrderStatus | None = None
+    error: OMSError | None = None
+
+
+def change_statuses(
+    *, order_ids: list[uuid.UUID], actor: User, status: OrderStatus, notes: str | None = None
+) -> list[BulkOutcome]:
+    """The status command for many orders (``POST /orders/bulk-status``): each order runs
+    :func:`change_status` in its own transaction, so one refusal (the lifecycle, a missing
+    order, a conflict) rolls back only that order. Duplicates are done and answered once, in
+    the order first named; more than ``MAX_BULK_ORDERS`` distinct orders is a 422."""
+    distinct = list(dict.fromkeys(order_ids))
+    if len(distinct) > MAX_BULK_ORDERS:
+        raise ValidationError(
+            "Too many orders for one command.",
+            details={"order_ids": [f"Send at most {MAX_BULK_ORDERS} orders at a time."]},
+        )
+    outcomes = []
+    for order_id in distinct:
+        try:
+            order = change_status(order_id=order_id, actor=actor, status=status, notes=notes)
+        except OMSError as exc:  # a refusal of this order only (its transaction rolled back)
+            outcomes.append(BulkOutcome(order_id=order_id, error=exc))
+        else:
+            outcomes.append(BulkOutcome(order_id=order_id, status=order.status))
+    return outcomes
 
 
 @retry_on_conflict

@@ -1,6 +1,6 @@
-"""The events the orders domain publishes: the contract the dashboards (and later webhooks)
-read. Each leaves after its transaction's commit (``oms.events``); the envelope adds ``type``,
-``version``, ``at`` and ``seq``.
+"""The events the orders domain publishes: the contract the dashboards and webhooks read (the
+fields are listed once, in ``oms.event_catalogue``). Each leaves after its transaction's commit
+(``oms.events``); the envelope adds ``id``, ``type``, ``version``, ``at`` and ``seq``.
 
 - ``order.created`` and ``order.updated``: ``order_id``, ``number``, ``customer_id``,
   ``status``, ``total_amount`` (a decimal string), ``actor`` (the user id);

@@ -104,6 +104,7 @@ class OrderStatusHistory(UUIDPrimaryKey, CreatedAt, Model):
     notes: Mapped[str | None] = mapped_column(sa.Text)
 
     order: Mapped[Order] = relationship(back_populates="history")
+    changed_by = relationship("User")
 
 
 class IdempotencyKey(Model):

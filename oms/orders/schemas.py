@@ -89,6 +89,35 @@ class StatusChangeSchema(StrictSchema):
     notes = ma.fields.String(validate=ma.validate.Length(max=1000), load_default=None)
 
 
+class BulkStatusChangeSchema(StatusChangeSchema):
+    """One status command for many orders (at most ``actions.MAX_BULK_ORDERS`` distinct ids,
+    checked by the use case)."""
+
+    order_ids = ma.fields.List(ma.fields.UUID(), required=True, validate=ma.validate.Length(min=1))
+
+
+class BulkErrorSchema(ma.Schema):
+    """Why one order of a bulk command was refused: the error envelope's code and words."""
+
+    code = ma.fields.String()
+    message = ma.fields.String()
+
+
+class BulkResultSchema(ma.Schema):
+    """One order's outcome: ``ok`` with its new ``status``, or not with the ``error``."""
+
+    order_id = ma.fields.UUID()
+    ok = ma.fields.Boolean()
+    status = ma.fields.Enum(OrderStatus, by_value=True)
+    error = ma.fields.Nested(BulkErrorSchema)
+
+
+class BulkStatusResultSchema(ma.Schema):
+    """Every distinct order of the command, in the order first named."""
+
+    results = ma.fields.List(ma.fields.Nested(BulkResultSchema))
+
+
 class OrderListQuerySchema(PageQuerySchema):
     """Filters, search and sort of the order list."""
 
@@ -105,6 +134,14 @@ class OrderListQuerySchema(PageQuerySchema):
     )
     payment_collected = ma.fields.Boolean()
     q = ma.fields.String(validate=ma.validate.Length(min=1, max=200))
+    id = ma.fields.List(
+        ma.fields.UUID(),
+        validate=ma.validate.Length(max=500),
+        metadata={"description": "Only these orders (a selection; repeatable, at most 500)"},
+    )
+    problem = ma.fields.Boolean(
+        metadata={"description": "Rejected, or pending for longer than 10 minutes (or not)"}
+    )
     sort = ma.fields.String(load_default="-created_at")
 
 
@@ -127,12 +164,22 @@ class OrderLineSchema(ma.Schema):
     total_price = money()
 
 
+class ActorSchema(ma.Schema):
+    """Who did something, as a page shows them: name (or email) and role."""
+
+    id = ma.fields.UUID()
+    name = ma.fields.Function(lambda user: user.full_name or user.email)
+    role = ma.fields.Function(lambda user: user.role.value)
+
+
 class HistorySchema(ma.Schema):
-    """One step of an order's status history."""
+    """One step of an order's status history; ``changed_by`` is null for the system (the
+    reservation worker) and for an account since removed."""
 
     old_status = ma.fields.Enum(OrderStatus, by_value=True, allow_none=True)
     new_status = ma.fields.Enum(OrderStatus, by_value=True)
     changed_by_user_id = ma.fields.UUID(allow_none=True)
+    changed_by = ma.fields.Nested(ActorSchema, allow_none=True)
     notes = ma.fields.String(allow_none=True)
     created_at = ma.fields.DateTime()
 

@@ -78,7 +78,7 @@ def test_list_envelope_and_default_newest_first(shop, client):
     response = client.get(URL, headers=shop.staff)
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
-    assert set(body) == {"items", "limit", "next_cursor", "has_more"}
+    assert set(body) == {"items", "limit", "next_cursor", "has_more", "count", "count_capped"}
     assert body["limit"] == 25
     assert body["next_cursor"] is None
     assert body["has_more"] is False
@@ -363,7 +363,7 @@ def test_customer_order_history_for_staff(shop, client):
     response = client.get(url, headers=shop.staff)
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
-    assert set(body) == {"items", "limit", "next_cursor", "has_more"}
+    assert set(body) == {"items", "limit", "next_cursor", "has_more", "count", "count_capped"}
     assert [o["id"] for o in body["items"]] == [shop.b2, shop.b1]
     assert all(o["customer_id"] == shop.bob_customer for o in body["items"])
 

@@ -4,7 +4,7 @@ import { api } from "../api.js";
 import { actionButtons, renderTimeline, updateBadge } from "../components.js";
 import { live } from "../realtime.js";
 import {
-  STATUS_LABELS, busy, el, formatAddress, formatDateTime, formatMoney, openDialog,
+  STATUS_LABELS, busy, el, formatActor, formatAddress, formatDateTime, formatMoney, openDialog,
   pageData, toast, toastError,
 } from "../ui.js";
 
@@ -33,7 +33,7 @@ function render() {
     history.replaceChildren(...order.history.map((entry) => el("tr", {},
       el("td", { class: "nowrap" }, formatDateTime(entry.created_at)),
       el("td", {}, entry.old_status ? `${STATUS_LABELS[entry.old_status]} → ` : "", STATUS_LABELS[entry.new_status]),
-      el("td", {}, entry.changed_by_user_id ? "user" : "system"),
+      el("td", {}, formatActor(entry.changed_by)),
       el("td", {}, entry.notes || ""))));
   }
   const payment = document.getElementById("payment-collected");
