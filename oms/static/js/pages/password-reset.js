@@ -7,7 +7,7 @@ import { busy, checkForm, formValues, showErrors } from "../ui.js";
 const requestForm = document.getElementById("reset-request-form");
 const confirmForm = document.getElementById("reset-confirm-form");
 const done = document.getElementById("reset-done");
-const token = new URLSearchParams(location.hash.slice(1)).get("token");
+let token = null;
 
 function finish(message) {
   requestForm.hidden = true;
@@ -17,11 +17,18 @@ function finish(message) {
   done.focus();
 }
 
-if (token) {
+// The link may open in a fresh tab or in this one (then only the fragment changes).
+function takeToken() {
+  const found = new URLSearchParams(location.hash.slice(1)).get("token");
+  if (!found) return;
+  token = found;
   requestForm.hidden = true;
+  done.hidden = true;
   confirmForm.hidden = false;
   history.replaceState(null, "", location.pathname); // out of the address bar and history
 }
+takeToken();
+window.addEventListener("hashchange", takeToken);
 
 requestForm.addEventListener("submit", async (event) => {
   event.preventDefault();
