@@ -59,7 +59,11 @@ task_send_sent_event = True
 
 
 def beat_schedule_for(
-    *, relay_seconds: float, sweep_seconds: float, webhook_seconds: float = 15.0
+    *,
+    relay_seconds: float,
+    sweep_seconds: float,
+    resend_seconds: float = 60.0,
+    webhook_seconds: float = 15.0,
 ) -> dict:
     """The safety nets and housekeeping beat runs; the intervals are settings."""
     return {
@@ -68,6 +72,7 @@ def beat_schedule_for(
         "sweep-pending-orders": {"task": tasks.RESERVE_PENDING_ORDERS, "schedule": sweep_seconds},
         "purge-expired": {"task": tasks.PURGE_EXPIRED, "schedule": 3600.0},
         "recover-stale-exports": {"task": tasks.RECOVER_STALE_EXPORTS, "schedule": 60.0},
+        "resend-unsent-notifications": {"task": tasks.RESEND_UNSENT, "schedule": resend_seconds},
         "purge-exports": {"task": tasks.PURGE_EXPORTS, "schedule": 3600.0},
     }
 
@@ -82,6 +87,7 @@ def settings_from(
     result_backend: str | None,
     relay_seconds: float,
     sweep_seconds: float,
+    resend_seconds: float = 60.0,
     webhook_seconds: float = 15.0,
 ) -> dict:
     """The deployment's part of the Celery settings. With no broker configured, tasks run
@@ -96,6 +102,7 @@ def settings_from(
         "beat_schedule": beat_schedule_for(
             relay_seconds=relay_seconds,
             sweep_seconds=sweep_seconds,
+            resend_seconds=resend_seconds,
             webhook_seconds=webhook_seconds,
         ),
     }

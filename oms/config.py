@@ -329,6 +329,7 @@ def load_config(overrides: dict | None = None) -> dict:
             result_backend=_env("OMS_RESULT_BACKEND_URL", redis_url),
             relay_seconds=_env_float("OMS_OUTBOX_RELAY_SECONDS", 5.0),
             sweep_seconds=_env_float("OMS_PENDING_SWEEP_SECONDS", 30.0),
+            resend_seconds=_env_float("OMS_NOTIFICATION_SWEEP_SECONDS", 60.0),
             webhook_seconds=_env_float("OMS_WEBHOOKS_SWEEP_SECONDS", 15.0),
         ),
         # Customer email: SMTP when OMS_SMTP_URL is set, else .eml files in OMS_MAIL_DIR.
@@ -336,6 +337,11 @@ def load_config(overrides: dict | None = None) -> dict:
         "OMS_SMTP_TIMEOUT": _env_int("OMS_SMTP_TIMEOUT", 10),
         "OMS_MAIL_FROM": _env("OMS_MAIL_FROM", "Orders <orders@example.com>"),
         "OMS_MAIL_DIR": _env("OMS_MAIL_DIR", str(instance_dir() / "mail")),
+        # A notification unsent, unclaimed and untried this long lost its task: beat queues it
+        # again. A sending task holds its row for OMS_NOTIFICATION_LEASE_SECONDS (longer than
+        # an SMTP conversation may take) so no other copy sends meanwhile.
+        "OMS_NOTIFICATION_RESEND_MINUTES": _env_float("OMS_NOTIFICATION_RESEND_MINUTES", 10.0),
+        "OMS_NOTIFICATION_LEASE_SECONDS": _env_float("OMS_NOTIFICATION_LEASE_SECONDS", 300.0),
         # The address people open the site at, for links in emails (password reset). Never
         # taken from a request's Host header, which a client chooses.
         "OMS_PUBLIC_URL": _env("OMS_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),

@@ -5,7 +5,7 @@ from oms.auth.models import PasswordReset, RevokedToken, User
 from oms.customers.models import Customer
 from oms.exports.models import ExportJob
 from oms.notifications.models import Notification
-from oms.orders.models import IdempotencyKey, Order, OrderItem, OrderStatusHistory
+from oms.orders.models import IdempotencyKey, Order, OrderItem, OrderNote, OrderStatusHistory
 from oms.outbox.models import OutboxMessage
 from oms.products.models import Product
 from oms.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -18,6 +18,7 @@ __all__ = [
     "Notification",
     "Order",
     "OrderItem",
+    "OrderNote",
     "OrderStatusHistory",
     "OutboxMessage",
     "PasswordReset",

@@ -10,6 +10,7 @@ from __future__ import annotations
 RESERVE_ORDER = "inventory.reserve_order"
 RESERVE_PENDING_ORDERS = "inventory.reserve_pending_orders"
 SEND_ORDER_STATUS = "notifications.send_order_status"
+RESEND_UNSENT = "notifications.resend_unsent"
 SEND_PASSWORD_RESET = "notifications.send_password_reset"  # noqa: S105 (a task name)
 EXPORT_ORDERS = "reports.export_orders"
 RECOVER_STALE_EXPORTS = "reports.recover_stale_exports"
@@ -26,6 +27,7 @@ QUEUE_OF = {
     RESERVE_ORDER: "orders",
     RESERVE_PENDING_ORDERS: "orders",
     SEND_ORDER_STATUS: "notifications",
+    RESEND_UNSENT: "maintenance",
     SEND_PASSWORD_RESET: "notifications",
     EXPORT_ORDERS: "reports",
     RECOVER_STALE_EXPORTS: "maintenance",

@@ -16,6 +16,8 @@ from oms.orders.models import Order
 from oms.orders.schemas import (
     BulkStatusChangeSchema,
     BulkStatusResultSchema,
+    NoteCreateSchema,
+    NoteSchema,
     OrderCreateSchema,
     OrderDetailSchema,
     OrderListQuerySchema,
@@ -126,7 +128,7 @@ def create_order(body):
 @blp.response(200, OrderDetailSchema)
 def get_order(order_id):
     """One order with its lines and status history."""
-    return queries.present(queries.get(order_id=order_id, actor=current_user), current_user)
+    return queries.present_detail(queries.get(order_id=order_id, actor=current_user), current_user)
 
 
 @blp.route("/<uuid:order_id>", methods=["PUT"])
@@ -137,18 +139,62 @@ def update_order(body, order_id):
     """Change the shipping address, payment_collected (staff), or the lines while the order is
     pending or placed (re-reserving stock)."""
     actions.update_order(order_id=order_id, actor=current_user, **body)
-    return queries.present(queries.get(order_id=order_id, actor=current_user), current_user)
+    return queries.present_detail(queries.get(order_id=order_id, actor=current_user), current_user)
 
 
 @blp.route("/<uuid:order_id>/status", methods=["PATCH"])
 @require_role()
-@blp.arguments(StatusChangeSchema, example={"status": "shipped", "notes": "Tracking 1Z999"})
+@blp.arguments(
+    StatusChangeSchema,
+    example={"status": "shipped", "carrier": "ups", "tracking_number": "1Z999AA10123456784"},
+)
 @blp.response(200, OrderDetailSchema)
 def change_status(body, order_id):
     """Move the order to `status` (picked, shipped, delivered, cancelled). A transition the
-    lifecycle refuses is a 409 naming the current status and the allowed next ones."""
+    lifecycle refuses is a 409 naming the current status and the allowed next ones. Shipping
+    may record `carrier` (a code of `OMS_CARRIERS`) and `tracking_number`; with any other
+    status they are a 422."""
     actions.change_status(order_id=order_id, actor=current_user, **body)
-    return queries.present(queries.get(order_id=order_id, actor=current_user), current_user)
+    return queries.present_detail(queries.get(order_id=order_id, actor=current_user), current_user)
+
+
+@blp.route("/<uuid:order_id>/reorder", methods=["POST"])
+@require_role()
+@blp.response(202, OrderDetailSchema)
+@blp.doc(
+    parameters=[
+        {
+            "in": "header",
+            "name": "Idempotency-Key",
+            "schema": {"type": "string", "maxLength": 255},
+            "description": "As for submitting: a retry with the same key replays the first "
+            "response for 24 hours.",
+        }
+    ]
+)
+def reorder(order_id):
+    """Place a past order again: a new order (202, `pending`) with the same lines, priced from
+    today's catalogue, to the same address, through the normal submission and its
+    `Idempotency-Key`. A product no longer sold or not in stock is a 409
+    `reorder_unavailable` whose `details.lines` explain each line (`reason` `inactive` or
+    `out_of_stock`, `wanted`, `available`, `message`)."""
+    placement = actions.reorder(
+        order_id=order_id, actor=current_user, idempotency_key=_idempotency_key()
+    )
+    response = jsonify(placement.response)
+    if placement.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response, 202
+
+
+@blp.route("/<uuid:order_id>/notes", methods=["POST"])
+@require_role(*STAFF_ROLES)
+@blp.arguments(NoteCreateSchema, example={"body": "Customer asked for gift wrap."})
+@blp.response(201, NoteSchema)
+def add_note(body, order_id):
+    """Add an internal note to the order (staff and admins). Notes appear, with their author,
+    in the order's `notes` for staff; customers never see them."""
+    return actions.add_note(order_id=order_id, actor=current_user, body=body["body"])
 
 
 @blp.route("/bulk-status", methods=["POST"])

@@ -1,5 +1,5 @@
 """One audit entry per change or login attempt. Rows are only ever inserted: on PostgreSQL a
-trigger (migration 0008_audit_log) refuses UPDATE and DELETE of this table."""
+trigger (migration 0010_audit_log) refuses UPDATE and DELETE of this table."""
 
 from __future__ import annotations
 

@@ -8,6 +8,7 @@ import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+import marshmallow as ma
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
@@ -19,7 +20,7 @@ from oms.errors import NotFoundError
 from oms.extensions import db
 from oms.orders import lifecycle
 from oms.orders.enums import OrderStatus
-from oms.orders.models import Order, OrderItem, OrderStatusHistory
+from oms.orders.models import Order, OrderItem, OrderNote, OrderStatusHistory
 from oms.orders.schemas import OrderDetailSchema
 from oms.products.models import Product
 from oms.search import CUSTOMER_NAME_TSVECTOR, PRODUCT_NAME_TSVECTOR, matches
@@ -162,7 +163,29 @@ def present(order: Order, actor: User | None) -> Order:
     return order
 
 
+def notes_of(order_id: uuid.UUID) -> list[OrderNote]:
+    """The order's internal notes, oldest first, with their authors."""
+    return list(
+        db.session.scalars(
+            sa.select(OrderNote)
+            .where(OrderNote.order_id == order_id)
+            .options(selectinload(OrderNote.author))
+            .order_by(OrderNote.created_at, OrderNote.id)
+        )
+    )
+
+
+def present_detail(order: Order, actor: User | None) -> Order:
+    """:func:`present`, and for staff the internal notes (``staff_notes``). For anyone else
+    they are set to ``missing`` (the schema then leaves the field out), also on an order object
+    a staff request of the same session already decorated."""
+    present(order, actor)
+    staff = actor is not None and actor.role.is_staff
+    order.staff_notes = notes_of(order.id) if staff else ma.missing  # type: ignore[attr-defined]
+    return order
+
+
 def detail(*, order_id: uuid.UUID, actor: User) -> dict:
-    """The order as ``actor`` sees it: lines, history and allowed next statuses, rendered by
-    the orders schema (the API's response and the pages' embedded data alike)."""
-    return OrderDetailSchema().dump(present(get(order_id=order_id, actor=actor), actor))
+    """The order as ``actor`` sees it: lines, history, allowed next statuses (and notes for
+    staff), rendered by the orders schema (the API's response and the pages' data alike)."""
+    return OrderDetailSchema().dump(present_detail(get(order_id=order_id, actor=actor), actor))

@@ -9,9 +9,10 @@ import marshmallow as ma
 
 from oms.auth.schemas import AddressSchema
 from oms.db import MAX_MONEY
+from oms.orders import carriers
 from oms.orders.enums import OrderStatus
 from oms.pagination import PageQuerySchema
-from oms.schemas import StrictSchema
+from oms.schemas import StrictSchema, validate_not_blank
 
 MAX_LINES = 100
 MAX_QUANTITY = 10_000
@@ -83,10 +84,35 @@ class OrderUpdateSchema(StrictSchema):
 
 
 class StatusChangeSchema(StrictSchema):
-    """A status command: the status wanted and an optional note."""
+    """A status command: the status wanted and an optional note; shipping may record the
+    ``carrier`` (a code of ``OMS_CARRIERS``) and its ``tracking_number``."""
 
     status = ma.fields.Enum(OrderStatus, by_value=True, required=True)
     notes = ma.fields.String(validate=ma.validate.Length(max=1000), load_default=None)
+    carrier = ma.fields.String(
+        validate=ma.validate.Length(min=1, max=40),
+        metadata={"description": "A carrier code of OMS_CARRIERS; only with status shipped"},
+    )
+    tracking_number = ma.fields.String(
+        validate=[ma.validate.Length(min=1, max=100), validate_not_blank],
+        metadata={"description": "The carrier's parcel number; only with status shipped"},
+    )
+
+    @ma.validates_schema
+    def _shipment_only_when_shipping(self, data, **kwargs):
+        if data.get("status") == OrderStatus.SHIPPED:
+            return
+        extra = [name for name in ("carrier", "tracking_number") if name in data]
+        if extra:
+            raise ma.ValidationError({name: ["Only when the status is shipped."] for name in extra})
+
+
+class NoteCreateSchema(StrictSchema):
+    """An internal note on an order (staff)."""
+
+    body = ma.fields.String(
+        required=True, validate=[ma.validate.Length(min=1, max=2000), validate_not_blank]
+    )
 
 
 class BulkStatusChangeSchema(StatusChangeSchema):
@@ -184,8 +210,19 @@ class HistorySchema(ma.Schema):
     created_at = ma.fields.DateTime()
 
 
+class NoteSchema(ma.Schema):
+    """An internal note on an order, for staff: who wrote it and when."""
+
+    id = ma.fields.UUID()
+    body = ma.fields.String()
+    author = ma.fields.Nested(ActorSchema, allow_none=True)
+    created_at = ma.fields.DateTime()
+
+
 class OrderSchema(ma.Schema):
-    """An order with its lines; ``allowed_statuses`` are the next statuses the caller may set."""
+    """An order with its lines; ``allowed_statuses`` are the next statuses the caller may set.
+    ``carrier`` and ``tracking_number`` are what shipping recorded (null before, or when not
+    given); ``tracking_url`` is the carrier's tracking page for the number."""
 
     id = ma.fields.UUID()
     number = ma.fields.String()
@@ -203,9 +240,17 @@ class OrderSchema(ma.Schema):
     updated_at = ma.fields.DateTime()
     status_updated_at = ma.fields.DateTime()
     status_updated_by = ma.fields.UUID(allow_none=True)
+    carrier = ma.fields.String(allow_none=True)
+    carrier_name = ma.fields.Function(lambda order: carriers.name_of(order.carrier))
+    tracking_number = ma.fields.String(allow_none=True)
+    tracking_url = ma.fields.Function(
+        lambda order: carriers.tracking_url(order.carrier, order.tracking_number)
+    )
 
 
 class OrderDetailSchema(OrderSchema):
-    """An order with its status history (oldest first)."""
+    """An order with its status history (oldest first) and, for staff only, its internal
+    ``notes`` (oldest first); the field is absent for customers."""
 
     history = ma.fields.List(ma.fields.Nested(HistorySchema))
+    notes = ma.fields.List(ma.fields.Nested(NoteSchema), attribute="staff_notes")

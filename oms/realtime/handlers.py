@@ -148,15 +148,17 @@ def on_disconnect(*_args):
 
 @socketio.on("catch_up")
 def on_catch_up(data=None):
-    """Events after ``{"since": seq}`` that this connection may see (ack reply, oldest first,
-    at most 1000: a client that missed more should refetch state)."""
+    """Events after ``{"since": seq}`` that this connection may see, as the ack
+    ``{"events": [...oldest first], "complete": bool}``; ``complete`` False means the client
+    missed events it cannot be given (too many, or no longer kept) and must refetch state."""
     connection = _connections.get(_sid())
     if connection is None or invalid_connections({_sid(): connection}):
-        return []
+        return {"events": [], "complete": False}
     since = data.get("since") if isinstance(data, dict) else None
+    since = since if isinstance(since, str) and since else None
     try:
-        missed = events.read_since(since if isinstance(since, str) else None)
-    except Exception:  # a malformed seq: answer with nothing rather than an error
-        log.warning("bad catch-up request", extra={"since": str(since)[:100]})
-        return []
-    return [e for e in missed if rooms_for_event(e) & connection.rooms]
+        missed = events.catch_up(since, keep=lambda e: bool(rooms_for_event(e) & connection.rooms))
+    except Exception:  # a malformed seq or Redis away: the client refetches
+        log.warning("catch-up failed", extra={"since": str(since)[:100]})
+        return {"events": [], "complete": False}
+    return {"events": missed.events, "complete": missed.complete}

@@ -9,6 +9,7 @@ from oms.audit.service import ENTITY_TYPES
 from oms.auth.enums import UserRole
 from oms.orders.enums import OrderStatus
 from oms.web.guard import page
+from oms.web.staff import pick_list_url
 
 blp = Blueprint("admin", __name__)
 
@@ -16,8 +17,10 @@ blp = Blueprint("admin", __name__)
 @blp.get("")
 @page(UserRole.ADMIN)
 def orders():
-    """Every order: search, filters, sortable columns, cursor pages, CSV export."""
-    return render_template("admin/orders.html", statuses=list(OrderStatus))
+    """Every order in the live table (as on /staff/orders), plus CSV exports."""
+    return render_template(
+        "admin/orders.html", statuses=list(OrderStatus), pick_list_url=pick_list_url()
+    )
 
 
 @blp.get("/analytics")

@@ -36,6 +36,32 @@ SHOTS = [
         lambda page: page.locator('[data-action="cancelled"]').first.click(),
     ),
 ]
+
+
+def _bulk_pick(page) -> None:
+    """Select five orders of mixed statuses (a shift-click range) and pick them: the result
+    lists what was done and what was refused. Each width takes rows of its own."""
+    first = 4 if page.viewport_size["width"] > 500 else 10
+    rows = page.locator("#orders tr[data-order-id]")
+    rows.nth(first).locator(".row-select").click()
+    rows.nth(first + 4).locator(".row-select").click(modifiers=["Shift"])
+    page.locator("#bulk-bar").get_by_role("button", name="Pick", exact=True).click()
+    page.get_by_test_id("bulk-summary").filter(has_text="Picked").wait_for()
+    rows.nth(first + 5).locator(".row-select").click()  # a new selection beside the result
+    page.evaluate("window.scrollTo(0, 0)")
+
+
+SHOTS += [
+    ("staff-orders", "staff@example.com", "staff-pass-123", "/staff/orders"),
+    ("staff-orders-bulk", "staff@example.com", "staff-pass-123", "/staff/orders", _bulk_pick),
+    (
+        "staff-orders-shortcuts",
+        "staff@example.com",
+        "staff-pass-123",
+        "/staff/orders?view=to-pick",
+        lambda page: page.keyboard.press("?"),
+    ),
+]
 CUSTOMERS = [
     (
         "Nora",
