@@ -170,3 +170,21 @@ def test_a_forged_reset_token_is_a_422(app_ctx, client, token):
         "/api/v1/auth/password-reset/confirm", json={"token": token, "new_password": NEW}
     )
     assert response.status_code == 422
+
+
+def test_the_notification_sweep_sends_a_stranded_reset_email_once(app_ctx, client, outbox_mail):
+    """Beat's resend_unsent (issue 10 finding 4) knows password-reset rows, not only orders."""
+    from oms.notifications import service as notifications
+    from oms.notifications.models import Notification
+
+    user = make_user()
+    client.post("/api/v1/auth/password-reset", json={"email": user.email})
+    assert len(outbox_mail) == 1
+    then = utcnow() - timedelta(minutes=30)
+    with transaction() as session:  # as if the send had been lost with its worker
+        session.execute(
+            sa.update(Notification).values(sent_at=None, created_at=then, last_attempt_at=then)
+        )
+    assert notifications.resend_unsent(older_than=timedelta(minutes=10)) == 1
+    assert len(outbox_mail) == 2 and outbox_mail[-1]["To"] == user.email
+    assert notifications.resend_unsent(older_than=timedelta(minutes=10)) == 0
