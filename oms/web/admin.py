@@ -37,6 +37,18 @@ def users():
     return render_template("admin/users.html", roles=list(UserRole))
 
 
+@blp.get("/webhooks")
+@page(UserRole.ADMIN)
+def webhooks():
+    """Webhook endpoints: register, switch on and off, rotate secrets, read and resend
+    deliveries."""
+    from oms.event_catalogue import BY_NAME, WEBHOOK_TYPES
+
+    return render_template(
+        "admin/webhooks.html", event_types=[BY_NAME[name] for name in WEBHOOK_TYPES]
+    )
+
+
 @blp.get("/audit")
 @page(UserRole.ADMIN)
 def audit():

@@ -38,6 +38,7 @@ PAGES: dict[str, tuple[str | None, bool]] = {
     "/admin/analytics": ("admin", False),
     "/admin/users": ("admin", False),
     "/admin/audit": ("admin", False),
+    "/admin/webhooks": ("admin", False),
     "/logout": ("customer", False),  # last: it ends the session
 }
 # GET routes that are not pages (JSON, text, files) or pages reached only by redirect
