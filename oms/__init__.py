@@ -91,12 +91,14 @@ def register_webhooks(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
-    """Content checks and request logging around every request."""
+    """Content checks, request logging and security headers around every request."""
     from oms.api.content import register_content_checks
+    from oms.headers import register_security_headers
     from oms.logging import register_request_logging
 
     register_request_logging(app)
     register_content_checks(app)
+    register_security_headers(app)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -132,6 +134,9 @@ def register_blueprints(app: Flask) -> None:
     from oms.api import webhooks
 
     api.register_blueprint(webhooks.blp, url_prefix="/api/v1/webhooks")
+    from oms.api import audit
+
+    api.register_blueprint(audit.blp, url_prefix="/api/v1/audit")
 
 
 def register_commands(app: Flask) -> None:

@@ -342,6 +342,13 @@ def load_config(overrides: dict | None = None) -> dict:
         # an SMTP conversation may take) so no other copy sends meanwhile.
         "OMS_NOTIFICATION_RESEND_MINUTES": _env_float("OMS_NOTIFICATION_RESEND_MINUTES", 10.0),
         "OMS_NOTIFICATION_LEASE_SECONDS": _env_float("OMS_NOTIFICATION_LEASE_SECONDS", 300.0),
+        # The address people open the site at, for links in emails (password reset). Never
+        # taken from a request's Host header, which a client chooses.
+        "OMS_PUBLIC_URL": _env("OMS_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "OMS_PASSWORD_RESET_MINUTES": _env_int("OMS_PASSWORD_RESET_MINUTES", 30),
+        "OMS_RATELIMIT_PASSWORD_RESET": _env_limit(
+            "OMS_RATELIMIT_PASSWORD_RESET", "5 per minute; 20 per hour"
+        ),
         # How often each web process re-checks its Socket.IO connections' logins.
         "OMS_SOCKET_RECHECK_SECONDS": _env_float("OMS_SOCKET_RECHECK_SECONDS", 10.0),
         # /metrics: a Bearer token (required in production); open when unset in development.

@@ -1,6 +1,7 @@
 """Imports every model so that Alembic and the mappers see the whole schema."""
 
-from oms.auth.models import RevokedToken, User
+from oms.audit.models import AuditEntry
+from oms.auth.models import PasswordReset, RevokedToken, User
 from oms.customers.models import Customer
 from oms.exports.models import ExportJob
 from oms.notifications.models import Notification
@@ -10,6 +11,7 @@ from oms.products.models import Product
 from oms.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
+    "AuditEntry",
     "Customer",
     "ExportJob",
     "IdempotencyKey",
@@ -19,6 +21,7 @@ __all__ = [
     "OrderNote",
     "OrderStatusHistory",
     "OutboxMessage",
+    "PasswordReset",
     "Product",
     "RevokedToken",
     "User",

@@ -42,3 +42,15 @@ def resend_unsent() -> int:
     """Beat: queue again notifications whose task was lost (OMS_NOTIFICATION_RESEND_MINUTES)."""
     minutes = current_app.config["OMS_NOTIFICATION_RESEND_MINUTES"]
     return service.resend_unsent(older_than=timedelta(minutes=minutes))
+
+
+@shared_task(name=tasks.SEND_PASSWORD_RESET, bind=True, max_retries=6)
+def send_password_reset(self, reset_id: str) -> str:
+    """Email a password reset link; a second run sends nothing. Retried like the order
+    emails, but briefly: the link expires within the hour anyway."""
+    try:
+        return service.notify_password_reset(reset_id=uuid.UUID(reset_id))
+    except (smtplib.SMTPException, OSError) as exc:
+        if self.request.is_eager:
+            raise
+        raise self.retry(exc=exc, countdown=min(300, 5 * 2**self.request.retries)) from exc

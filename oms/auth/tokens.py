@@ -24,10 +24,11 @@ from oms.errors import error_response
 from oms.extensions import db
 
 # Claims every token of ours carries and the app relies on: expiry, user, kind, revocation
-# ids (the token's and its login session's) and the issue time (the session's revocation
-# outlives the refresh token issued with it). A token lacking one is refused, even if signed
+# ids (the token's and its login session's), the issue time (the session's revocation
+# outlives the refresh token issued with it) and the user's session epoch (``ep``: logging
+# out everywhere raises the user's epoch). A token lacking one is refused, even if signed
 # with our key: PyJWT itself only checks ``exp`` when it is present.
-REQUIRED_CLAIMS = ("exp", "iat", "sub", "type", "jti", "sid")
+REQUIRED_CLAIMS = ("exp", "iat", "sub", "type", "jti", "sid", "ep")
 
 
 class MissingClaimError(JWTDecodeError):
@@ -46,7 +47,7 @@ def _require_claims(_header: dict, payload: dict) -> str:
 def issue_tokens(user: User, *, sid: str | None = None) -> dict:
     """A new access and refresh token pair for ``user`` in login session ``sid``."""
     sid = sid or uuid.uuid4().hex
-    claims = {"sid": sid, "role": user.role.value}
+    claims = {"sid": sid, "role": user.role.value, "ep": user.session_epoch}
     return {
         "access_token": create_access_token(identity=str(user.id), additional_claims=claims),
         "refresh_token": create_refresh_token(identity=str(user.id), additional_claims=claims),
@@ -76,11 +77,14 @@ def register_jwt_callbacks(jwt: JWTManager) -> None:
         if user is None or not user.is_active:
             return None
         g.current_user_id = user.id
+        g.current_user_email = user.email  # the audit log keeps who it was, as they were then
         return user
 
     @jwt.token_in_blocklist_loader
     def _is_revoked(_header, payload) -> bool:
-        return service.is_revoked(token_ids=service.token_ids(payload))
+        return service.is_revoked(token_ids=service.token_ids(payload)) or service.is_outdated(
+            payload
+        )
 
     def _unauthenticated(message: str):
         return error_response(401, "authentication_error", message)

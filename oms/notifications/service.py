@@ -25,8 +25,10 @@ import sqlalchemy as sa
 from flask import current_app
 
 from oms import tasks
+from oms.auth import resets
+from oms.auth.models import PasswordReset, User
 from oms.customers.models import Customer
-from oms.db import insert_or_ignore, rowcount, transaction, utcnow
+from oms.db import as_utc, insert_or_ignore, rowcount, transaction, utcnow
 from oms.extensions import db
 from oms.notifications import mailer
 from oms.notifications.models import Notification
@@ -216,7 +218,11 @@ def resend_unsent(*, older_than: timedelta, limit: int = 500) -> int:
             .with_for_update(skip_locked=True)
         ).all()
         for row in rows:
-            _, order_id, status = row.dedupe_key.split(":")
+            kind, _, about = row.dedupe_key.partition(":")
+            if kind == "password-reset":  # a reset that expired meanwhile is skipped by its task
+                outbox.enqueue(tasks.SEND_PASSWORD_RESET, reset_id=about)
+                continue
+            order_id, status = about.split(":")
             outbox.enqueue(tasks.SEND_ORDER_STATUS, order_id=order_id, status=status)
         if rows:
             # not queued again before another ``older_than`` has passed
@@ -227,3 +233,71 @@ def resend_unsent(*, older_than: timedelta, limit: int = 500) -> int:
             )
             log.warning("stranded notifications queued again", extra={"count": rowcount(touched)})
     return len(rows)
+
+
+def notify_password_reset(*, reset_id: uuid.UUID) -> str:
+    """Email the reset link of ``reset_id`` to its user, once (a ``notifications`` row keyed
+    ``password-reset:<id>``); a reset already used, replaced or expired is not sent."""
+    key = f"password-reset:{reset_id}"
+    with transaction() as session:
+        reset = session.get(PasswordReset, reset_id)
+        if reset is None or reset.used_at is not None or as_utc(reset.expires_at) <= utcnow():
+            return "skipped"
+        user = session.get(User, reset.user_id)
+        if user is None:
+            return "skipped"
+        subject = "Reset your password"
+        session.execute(
+            insert_or_ignore(Notification)
+            .values(
+                id=uuid.uuid4(),
+                dedupe_key=key,
+                recipient=user.email,
+                subject=subject,
+                created_at=utcnow(),
+            )
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        )
+        notification = session.scalars(
+            sa.select(Notification)
+            .where(Notification.dedupe_key == key)
+            .with_for_update(skip_locked=True)
+        ).one_or_none()
+        if notification is None:
+            return "in progress"
+        if notification.sent_at is not None:
+            return "already sent"
+        minutes = current_app.config["OMS_PASSWORD_RESET_MINUTES"]
+        notification.last_attempt_at = utcnow()  # the row stays locked while it is sent
+        message = EmailMessage()
+        message["From"] = current_app.config["OMS_MAIL_FROM"]
+        message["To"] = user.email
+        message["Subject"] = subject
+        message["X-OMS-Key"] = key
+        message.set_content(
+            "\n".join(
+                [
+                    f"Hello {user.first_name or user.email},",
+                    "",
+                    "Someone asked to reset the password of your account. To choose a new",
+                    f"password, open this link within {minutes} minutes (it works once):",
+                    "",
+                    resets.reset_url(reset.id),
+                    "",
+                    "If it was not you, ignore this email: your password stays as it is.",
+                ]
+            )
+        )
+        notification.attempts += 1
+        failure = None
+        try:
+            mailer.send(message)
+            notification.sent_at = utcnow()
+            notification.last_error = None
+        except (smtplib.SMTPException, OSError) as exc:
+            notification.last_error = f"{exc.__class__.__name__}: {exc}"[:500]
+            failure = exc
+    if failure is not None:
+        log.warning("password reset email not sent", extra={"key": key, "error": str(failure)})
+        raise failure
+    return "sent"

@@ -39,6 +39,7 @@ class Connection:
     user_id: uuid.UUID
     role: UserRole
     token_ids: tuple[str, ...]
+    epoch: int  # the user's session epoch the token was issued in
     expires_at: datetime
     rooms: frozenset[str]
 
@@ -64,7 +65,9 @@ def _authenticate(auth) -> tuple[User, dict]:
         raise ConnectionRefusedError("invalid or expired token") from exc
     if claims.get("type") != "access":
         raise ConnectionRefusedError("an access token is required")
-    if auth_service.is_revoked(token_ids=auth_service.token_ids(claims)):
+    if auth_service.is_revoked(token_ids=auth_service.token_ids(claims)) or (
+        auth_service.is_outdated(claims)
+    ):
         raise ConnectionRefusedError("token revoked")
     try:
         user_id = uuid.UUID(claims["sub"])
@@ -77,8 +80,9 @@ def _authenticate(auth) -> tuple[User, dict]:
 
 
 def invalid_connections(connections: dict[str, Connection]) -> list[str]:
-    """The sids whose token expired or was revoked, or whose user is gone, inactive or has
-    another role now (two queries whatever the number of connections)."""
+    """The sids whose token expired or was revoked, or whose user is gone, inactive, has
+    another role now or ended every session since (two queries whatever the number of
+    connections)."""
     if not connections:
         return []
     now = datetime.now(UTC)
@@ -90,7 +94,7 @@ def invalid_connections(connections: dict[str, Connection]) -> list[str]:
         if (
             c.expires_at <= now
             or revoked.intersection(c.token_ids)
-            or access.get(c.user_id) != (True, c.role)
+            or access.get(c.user_id) != (True, c.role, c.epoch)
         ):
             bad.append(sid)
     return bad
@@ -128,6 +132,7 @@ def on_connect(auth=None):
         user_id=user.id,
         role=user.role,
         token_ids=tuple(auth_service.token_ids(claims)),
+        epoch=claims["ep"],
         expires_at=datetime.fromtimestamp(claims["exp"], UTC),
         rooms=frozenset(rooms),
     )

@@ -248,3 +248,48 @@ def test_axe_and_layout_with_a_selection_and_a_result(
     scroll = page.evaluate("document.documentElement.scrollWidth")
     assert scroll <= width, f"{path}: the page scrolls sideways ({scroll} px)"
     assert not found, "\n".join(found)
+
+
+def test_the_bulk_bar_prints_a_pick_list_of_the_selection(warehouse, open_session):
+    customer = warehouse["customer"]
+    kettle = make_product(name="Copper kettle", price="30.00", stock=50)
+    first = make_order(customer, [(kettle, 2)])
+    second = make_order(customer, [(kettle, 3)])
+    make_order(customer, [(warehouse["mug"], 1)])  # newest, not selected
+    desk = open_session()
+    desk.login(warehouse["staff"].email, PASSWORD, next_path="/staff/orders")
+    page = desk.page
+    rows = page.locator("#orders tr[data-order-id]")
+    expect(rows).to_have_count(3)
+    rows.nth(1).locator(".row-select").check()
+    rows.nth(2).locator(".row-select").check()
+    link = page.get_by_role("button", name="Print pick list")
+    expect(link).to_have_attribute("href", re.compile(f"ids=({second.id},{first.id})$"))
+    with desk.context.expect_page() as opened:
+        link.click()
+    sheet = opened.value
+    sheet.wait_for_load_state()
+    expect(sheet.locator("body")).to_contain_text("Copper kettle")
+    expect(sheet.locator("body")).not_to_contain_text("Stoneware mug")
+
+
+def test_admin_exports_the_selection_through_an_export_job(warehouse, open_session):
+    customer, mug = warehouse["customer"], warehouse["mug"]
+    orders = [make_order(customer, [(mug, 1)]) for _ in range(4)]
+    wanted = {o.number for o in orders[-2:]}  # the two newest: the first two rows
+    desk = open_session()
+    desk.login(warehouse["admin"].email, PASSWORD, next_path="/admin")
+    page = desk.page
+    rows = page.locator("#orders tr[data-order-id]")
+    expect(rows).to_have_count(4)
+    rows.nth(0).locator(".row-select").check()
+    rows.nth(1).locator(".row-select").check()
+    page.locator("#bulk-bar").get_by_role("button", name="Export CSV").click()
+    job = page.get_by_test_id("export-job").first
+    expect(job.get_by_test_id("export-status")).to_have_text("Finished", timeout=60_000)
+    expect(job).to_contain_text("2 of 2 rows")
+    with page.expect_download() as download_info:
+        job.get_by_test_id("export-download").click()
+    with open(download_info.value.path(), encoding="utf-8-sig") as handle:
+        numbers = {line.split(",")[0] for line in handle.read().splitlines()[1:]}
+    assert numbers == wanted

@@ -30,7 +30,7 @@ def test_reorder_in_one_click_and_the_lines_that_cannot_be(app_ctx, open_session
     session.login(customer.email, PASSWORD, next_path="/customer")
     page = session.page
     card = page.locator(f'#my-orders [data-order-id="{past.id}"]')
-    card.get_by_role("button", name=f"Order again: the items of {past.number}").click()
+    card.get_by_role("button", name=f"Reorder {past.number}").click()
     page.wait_for_url(re.compile(r"/customer/orders/[0-9a-f-]{36}$"))
     assert str(past.id) not in page.url
     rows = page.locator("[data-role=items] tr")
@@ -41,7 +41,7 @@ def test_reorder_in_one_click_and_the_lines_that_cannot_be(app_ctx, open_session
     db.session.execute(sa.update(Product).where(Product.id == mug.id).values(active=False))
     db.session.commit()
     page.goto(f"/customer/orders/{past.id}")
-    page.get_by_role("button", name=f"Order again: the items of {past.number}").click()
+    page.get_by_role("button", name=f"Reorder {past.number}").click()
     dialog = page.locator("#reorder-dialog")
     expect(dialog).to_be_visible()
     expect(dialog.locator("[data-slot=lines] li")).to_have_text(["Ceramic mug is no longer sold."])

@@ -1,4 +1,4 @@
-"""Finding 6: a token lacking a claim the app relies on (exp, sub, type, jti, iat, sid) is a
+"""Finding 6: a token lacking a claim the app relies on (exp, sub, type, jti, iat, sid, ep) is a
 401 with the envelope, on the API and on Socket.IO, even when it is signed with our key."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from oms.extensions import socketio
 from tests.conftest import make_test_config
 from tests.factories import make_user
 
-REQUIRED = ("exp", "sub", "type", "jti", "iat", "sid")
+REQUIRED = ("exp", "sub", "type", "jti", "iat", "sid", "ep")
 
 
 def _claims(user) -> dict:
@@ -29,6 +29,7 @@ def _claims(user) -> dict:
         "exp": now + 600,
         "sid": uuid.uuid4().hex,
         "role": user.role.value,
+        "ep": user.session_epoch,
         "fresh": False,
     }
 

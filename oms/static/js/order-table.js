@@ -19,6 +19,9 @@ export const VIEWS = {
   problems: { label: "Problems", filters: { problem: true } },
 };
 const MAX_BULK = 500; // MAX_BULK_ORDERS in oms/orders/actions.py
+// The pick list takes its ids in the URL (?ids=a,b,...), and a URL stays under 8,000 bytes:
+// about 200 ids of 37 characters.
+const PICK_LIST_MAX = 200;
 const count = new Intl.NumberFormat("en");
 const DONE_WORDS = { picked: "Picked", shipped: "Shipped", cancelled: "Cancelled" };
 
@@ -427,7 +430,13 @@ export class OrderTable {
       ? `Select the first ${MAX_BULK} matching orders`
       : `Select all ${count.format(total)} matching orders`;
     const pickList = document.getElementById("print-pick-list");
-    if (pickList) pickList.href = `/staff/pick-list?ids=${[...this.selected].join(",")}`;
+    if (pickList) {
+      const fits = n <= PICK_LIST_MAX;
+      if (fits) pickList.href = `/staff/pick-list?ids=${[...this.selected].join(",")}`;
+      else pickList.removeAttribute("href");
+      pickList.setAttribute("aria-disabled", String(!fits));
+      pickList.title = fits ? "" : `A pick list takes up to ${PICK_LIST_MAX} orders; select fewer.`;
+    }
   }
 
   // ---- bulk actions ----

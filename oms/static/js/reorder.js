@@ -11,7 +11,7 @@ const submissions = new Map();
 export function reorderButton(order) {
   return el("button", {
     type: "button", class: "secondary outline", "data-action": "reorder",
-    "aria-label": `Order again: the items of ${order.number}`,
+    "aria-label": `Reorder ${order.number}`,
     onclick: (event) => reorder(order, event.currentTarget),
   }, "Reorder");
 }
