@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app wsgi
 
-.PHONY: run test test-fast stack lint format clean screenshots
+.PHONY: run test test-fast stack lint format clean screenshots bench bench-quick
 
 # Where `make run` and `make stack` serve the app: `make run PORT=8000 HOST=0.0.0.0`. Plain
 # assignments, so only the command line overrides them (csh sets HOST to the machine's name).
@@ -61,6 +61,15 @@ screenshots: $(VENV)/.installed-dev
 	$(BIN)/python -m tests.e2e.screenshots --out docs/screenshots
 
 # Style, the layering and the types; CI and .pre-commit-config.yaml run the same four.
+# The benchmarks (benchmarks/bench.py): the project against raw pgbench baselines in the same
+# run, as ratios, on a PostgreSQL database and Redis db of their own. Needs pgbench and wrk.
+bench: $(VENV)/.installed-dev
+	$(BIN)/python -m benchmarks.bench $(BENCH_ARGS)
+
+# The smoke run CI makes: small and short, checks correctness, prints figures, asserts no speed.
+bench-quick: $(VENV)/.installed-dev
+	$(BIN)/python -m benchmarks.bench --quick $(BENCH_ARGS)
+
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

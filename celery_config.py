@@ -13,6 +13,7 @@ imports = (
     "workers.maintenance",
     "workers.notifications",
     "workers.reports",
+    "workers.webhooks",
 )
 
 # One queue per kind of work (oms.tasks), so a flood of exports never delays reservations. A
@@ -57,13 +58,21 @@ worker_send_task_events = True
 task_send_sent_event = True
 
 
-def beat_schedule_for(*, relay_seconds: float, sweep_seconds: float) -> dict:
-    """The safety nets and housekeeping beat runs; the two intervals are settings."""
+def beat_schedule_for(
+    *,
+    relay_seconds: float,
+    sweep_seconds: float,
+    resend_seconds: float = 60.0,
+    webhook_seconds: float = 15.0,
+) -> dict:
+    """The safety nets and housekeeping beat runs; the intervals are settings."""
     return {
+        "send-due-webhooks": {"task": tasks.SEND_DUE_WEBHOOKS, "schedule": webhook_seconds},
         "relay-outbox": {"task": tasks.RELAY_OUTBOX, "schedule": relay_seconds},
         "sweep-pending-orders": {"task": tasks.RESERVE_PENDING_ORDERS, "schedule": sweep_seconds},
         "purge-expired": {"task": tasks.PURGE_EXPIRED, "schedule": 3600.0},
         "recover-stale-exports": {"task": tasks.RECOVER_STALE_EXPORTS, "schedule": 60.0},
+        "resend-unsent-notifications": {"task": tasks.RESEND_UNSENT, "schedule": resend_seconds},
         "purge-exports": {"task": tasks.PURGE_EXPORTS, "schedule": 3600.0},
     }
 
@@ -78,6 +87,8 @@ def settings_from(
     result_backend: str | None,
     relay_seconds: float,
     sweep_seconds: float,
+    resend_seconds: float = 60.0,
+    webhook_seconds: float = 15.0,
 ) -> dict:
     """The deployment's part of the Celery settings. With no broker configured, tasks run
     inside the web process (the embedded default)."""
@@ -89,6 +100,9 @@ def settings_from(
         # committed the change (on a worker it would not reach the request either)
         "task_eager_propagates": False,
         "beat_schedule": beat_schedule_for(
-            relay_seconds=relay_seconds, sweep_seconds=sweep_seconds
+            relay_seconds=relay_seconds,
+            sweep_seconds=sweep_seconds,
+            resend_seconds=resend_seconds,
+            webhook_seconds=webhook_seconds,
         ),
     }

@@ -23,6 +23,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_errorhandlers(app)
     register_blueprints(app)
     register_realtime(app)
+    register_webhooks(app)
     register_commands(app)
     return app
 
@@ -82,13 +83,22 @@ def register_realtime(app: Flask) -> None:
     register_relay()
 
 
+def register_webhooks(app: Flask) -> None:
+    """Fan every published event out to the webhook endpoints subscribed to it."""
+    from oms.webhooks import service
+
+    service.register()
+
+
 def register_request_hooks(app: Flask) -> None:
-    """Content checks and request logging around every request."""
+    """Content checks, request logging and security headers around every request."""
     from oms.api.content import register_content_checks
+    from oms.headers import register_security_headers
     from oms.logging import register_request_logging
 
     register_request_logging(app)
     register_content_checks(app)
+    register_security_headers(app)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -121,6 +131,12 @@ def register_blueprints(app: Flask) -> None:
     from oms.api import analytics
 
     api.register_blueprint(analytics.blp, url_prefix="/api/v1/reports/analytics")
+    from oms.api import webhooks
+
+    api.register_blueprint(webhooks.blp, url_prefix="/api/v1/webhooks")
+    from oms.api import audit
+
+    api.register_blueprint(audit.blp, url_prefix="/api/v1/audit")
 
 
 def register_commands(app: Flask) -> None:

@@ -7,7 +7,9 @@ without its secrets, and says which one is missing.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -16,6 +18,7 @@ from typing import cast, overload
 from limits import parse_many
 
 import celery_config
+from oms import iso_codes
 
 
 def instance_dir() -> Path:
@@ -81,6 +84,101 @@ def _env_limit(name: str, default: str) -> str:
     return value
 
 
+def _env_currency(name: str, default: str) -> str:
+    """An ISO 4217 code ("EUR"), refused at start when it is not one (every page would show
+    amounts in a currency that does not exist)."""
+    value = _env(name, default).strip().upper()
+    if not iso_codes.is_currency(value):
+        raise ConfigurationError(
+            f"{name} must be an ISO 4217 currency code like EUR, got {value!r}"
+        )
+    return value
+
+
+# Carriers offered when shipping, each with the link to its tracking page ({tracking_number}
+# is replaced by the number, URL-encoded). OMS_CARRIERS replaces the whole list.
+DEFAULT_CARRIERS: list[dict[str, str | None]] = [
+    {
+        "code": "dhl",
+        "name": "DHL Express",
+        "tracking_url": "https://www.dhl.com/global-en/home/tracking/tracking-express.html"
+        "?submit=1&tracking-id={tracking_number}",
+    },
+    {
+        "code": "ups",
+        "name": "UPS",
+        "tracking_url": "https://www.ups.com/track?tracknum={tracking_number}",
+    },
+    {
+        "code": "fedex",
+        "name": "FedEx",
+        "tracking_url": "https://www.fedex.com/fedextrack/?trknbr={tracking_number}",
+    },
+    {
+        "code": "dpd",
+        "name": "DPD",
+        "tracking_url": "https://tracking.dpd.de/status/en_US/parcel/{tracking_number}",
+    },
+    {"code": "gls", "name": "GLS", "tracking_url": "https://gls-group.com/track/{tracking_number}"},
+    {
+        "code": "postnord",
+        "name": "PostNord",
+        "tracking_url": "https://tracking.postnord.com/en/?id={tracking_number}",
+    },
+    {
+        "code": "bring",
+        "name": "Posten Bring",
+        "tracking_url": "https://tracking.bring.com/tracking/{tracking_number}",
+    },
+    {
+        "code": "usps",
+        "name": "USPS",
+        "tracking_url": "https://tools.usps.com/go/TrackConfirmAction?tLabels={tracking_number}",
+    },
+    {"code": "other", "name": "Other carrier", "tracking_url": None},
+]
+_CARRIER_CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+
+
+def _env_carriers(name: str) -> list[dict]:
+    """The carrier list: a JSON list of ``{"code", "name", "tracking_url"}`` (the URL may be
+    null: no link), checked at start so a typo never reaches a customer's email."""
+    raw = _env(name)
+    if raw is None:
+        return [dict(c) for c in DEFAULT_CARRIERS]
+    try:
+        carriers = json.loads(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} must be a JSON list of carriers: {exc}") from exc
+    if not isinstance(carriers, list) or not carriers:
+        raise ConfigurationError(f"{name} must be a non-empty JSON list of carriers")
+    seen: set[str] = set()
+    for carrier in carriers:
+        if not isinstance(carrier, dict) or set(carrier) - {"code", "name", "tracking_url"}:
+            raise ConfigurationError(
+                f'{name}: each carrier is {{"code", "name", "tracking_url"}}, got {carrier!r}'
+            )
+        code, label, url = carrier.get("code"), carrier.get("name"), carrier.get("tracking_url")
+        if not isinstance(code, str) or not _CARRIER_CODE.match(code) or code in seen:
+            raise ConfigurationError(
+                f"{name}: carrier codes are unique lower-case words (a-z, 0-9, - or _), "
+                f"got {code!r}"
+            )
+        if not isinstance(label, str) or not label.strip():
+            raise ConfigurationError(f"{name}: carrier {code!r} needs a name")
+        if url is not None and not (
+            isinstance(url, str)
+            and url.startswith(("https://", "http://"))
+            and "{tracking_number}" in url
+        ):
+            raise ConfigurationError(
+                f"{name}: the tracking_url of {code!r} must be an http(s) URL with "
+                "{tracking_number} in it, or null"
+            )
+        seen.add(code)
+    return carriers
+
+
 def _development_secret(name: str) -> str:
     """A random secret generated once and kept under instance/, so restarts keep sessions."""
     folder = instance_dir()
@@ -141,11 +239,14 @@ def load_config(overrides: dict | None = None) -> dict:
     secret_key = _env("OMS_SECRET_KEY")
     jwt_secret = _env("OMS_JWT_SECRET_KEY")
     if production:
-        missing = [
-            name
-            for name, value in (("OMS_SECRET_KEY", secret_key), ("OMS_JWT_SECRET_KEY", jwt_secret))
-            if not value
-        ]
+        # The metrics token too: /metrics is served on the public port, and its figures
+        # (order counts, queue depths, routes) are not for everyone.
+        required = (
+            ("OMS_SECRET_KEY", secret_key),
+            ("OMS_JWT_SECRET_KEY", jwt_secret),
+            ("OMS_METRICS_TOKEN", _env("OMS_METRICS_TOKEN")),
+        )
+        missing = [name for name, value in required if not value]
         if missing:
             raise ConfigurationError(
                 "OMS_ENV=production needs these secrets set: " + ", ".join(missing)
@@ -178,6 +279,9 @@ def load_config(overrides: dict | None = None) -> dict:
         "OMS_BCRYPT_ROUNDS": _env_int("OMS_BCRYPT_ROUNDS", 12),
         "OMS_LOG_LEVEL": _env("OMS_LOG_LEVEL", "INFO"),
         "OMS_LOW_STOCK_THRESHOLD": _env_int("OMS_LOW_STOCK_THRESHOLD", 5),
+        # Money on every page is formatted in this currency (ISO 4217) by the browser.
+        "OMS_CURRENCY": _env_currency("OMS_CURRENCY", "EUR"),
+        "OMS_CARRIERS": _env_carriers("OMS_CARRIERS"),
         # JWT: header tokens for API clients, HttpOnly cookies with CSRF for browsers.
         "JWT_SECRET_KEY": jwt_secret,
         "JWT_TOKEN_LOCATION": ["headers", "cookies"],
@@ -225,15 +329,29 @@ def load_config(overrides: dict | None = None) -> dict:
             result_backend=_env("OMS_RESULT_BACKEND_URL", redis_url),
             relay_seconds=_env_float("OMS_OUTBOX_RELAY_SECONDS", 5.0),
             sweep_seconds=_env_float("OMS_PENDING_SWEEP_SECONDS", 30.0),
+            resend_seconds=_env_float("OMS_NOTIFICATION_SWEEP_SECONDS", 60.0),
+            webhook_seconds=_env_float("OMS_WEBHOOKS_SWEEP_SECONDS", 15.0),
         ),
         # Customer email: SMTP when OMS_SMTP_URL is set, else .eml files in OMS_MAIL_DIR.
         "OMS_SMTP_URL": _env("OMS_SMTP_URL"),
         "OMS_SMTP_TIMEOUT": _env_int("OMS_SMTP_TIMEOUT", 10),
         "OMS_MAIL_FROM": _env("OMS_MAIL_FROM", "Orders <orders@example.com>"),
         "OMS_MAIL_DIR": _env("OMS_MAIL_DIR", str(instance_dir() / "mail")),
+        # A notification unsent, unclaimed and untried this long lost its task: beat queues it
+        # again. A sending task holds its row for OMS_NOTIFICATION_LEASE_SECONDS (longer than
+        # an SMTP conversation may take) so no other copy sends meanwhile.
+        "OMS_NOTIFICATION_RESEND_MINUTES": _env_float("OMS_NOTIFICATION_RESEND_MINUTES", 10.0),
+        "OMS_NOTIFICATION_LEASE_SECONDS": _env_float("OMS_NOTIFICATION_LEASE_SECONDS", 300.0),
+        # The address people open the site at, for links in emails (password reset). Never
+        # taken from a request's Host header, which a client chooses.
+        "OMS_PUBLIC_URL": _env("OMS_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "OMS_PASSWORD_RESET_MINUTES": _env_int("OMS_PASSWORD_RESET_MINUTES", 30),
+        "OMS_RATELIMIT_PASSWORD_RESET": _env_limit(
+            "OMS_RATELIMIT_PASSWORD_RESET", "5 per minute; 20 per hour"
+        ),
         # How often each web process re-checks its Socket.IO connections' logins.
         "OMS_SOCKET_RECHECK_SECONDS": _env_float("OMS_SOCKET_RECHECK_SECONDS", 10.0),
-        # /metrics: open when unset (scraped from inside the network), else a Bearer token.
+        # /metrics: a Bearer token (required in production); open when unset in development.
         "OMS_METRICS_TOKEN": _env("OMS_METRICS_TOKEN"),
         # Exports: CSV files written by the reports worker, kept OMS_EXPORT_RETENTION_HOURS.
         "OMS_EXPORT_DIR": _env("OMS_EXPORT_DIR", str(instance_dir() / "exports")),
@@ -244,6 +362,19 @@ def load_config(overrides: dict | None = None) -> dict:
         "OMS_EXPORT_MAX_ATTEMPTS": _env_int("OMS_EXPORT_MAX_ATTEMPTS", 2),
         # Progress events (and heartbeats) of a running export at most this often.
         "OMS_EXPORT_PROGRESS_SECONDS": _env_float("OMS_EXPORT_PROGRESS_SECONDS", 0.5),
+        # Webhooks: endpoints on private, loopback or link-local addresses are refused unless
+        # OMS_WEBHOOKS_ALLOW_PRIVATE (a test receiver on 127.0.0.1, a private network).
+        "OMS_WEBHOOKS_ALLOW_PRIVATE": _env_bool("OMS_WEBHOOKS_ALLOW_PRIVATE", False),
+        "OMS_WEBHOOKS_TIMEOUT_SECONDS": _env_float("OMS_WEBHOOKS_TIMEOUT_SECONDS", 10.0),
+        # attempt n waits BASE * 3**(n-1) (+-20 % jitter): 8 attempts span about a day
+        "OMS_WEBHOOKS_MAX_ATTEMPTS": _env_int("OMS_WEBHOOKS_MAX_ATTEMPTS", 8),
+        "OMS_WEBHOOKS_RETRY_BASE_SECONDS": _env_float("OMS_WEBHOOKS_RETRY_BASE_SECONDS", 80.0),
+        # an endpoint failing without a success for this long is disabled
+        "OMS_WEBHOOKS_DISABLE_AFTER_SECONDS": _env_float(
+            "OMS_WEBHOOKS_DISABLE_AFTER_SECONDS", 86400.0
+        ),
+        # a delivery claimed this long ago lost its worker (timeout plus margin): sent again
+        "OMS_WEBHOOKS_STALE_SECONDS": _env_float("OMS_WEBHOOKS_STALE_SECONDS", 60.0),
         # OpenAPI (flask-smorest)
         "API_TITLE": "Order fulfilment engine",
         "API_VERSION": "v1",

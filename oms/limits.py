@@ -48,12 +48,14 @@ ANONYMOUS_SETTING = "OMS_RATELIMIT_ANONYMOUS"
 LOGIN_ACCOUNT_SETTING = "OMS_RATELIMIT_LOGIN_ACCOUNT"
 LOGIN_ADDRESS_SETTING = "OMS_RATELIMIT_LOGIN_ADDRESS"
 REGISTER_SETTING = "OMS_RATELIMIT_REGISTER"
+PASSWORD_RESET_SETTING = "OMS_RATELIMIT_PASSWORD_RESET"  # noqa: S105 (a setting name)
 SETTINGS = (
     ANONYMOUS_SETTING,
     *ROLE_SETTINGS.values(),
     LOGIN_ACCOUNT_SETTING,
     LOGIN_ADDRESS_SETTING,
     REGISTER_SETTING,
+    PASSWORD_RESET_SETTING,
 )
 
 _IDENTITY = "oms.limits.identity"  # request.environ keys: per request, never per app context
@@ -249,3 +251,26 @@ def _forward_limiter_log() -> None:
 
 
 _forward_limiter_log()
+
+
+#: ``limiter.limit(**PASSWORD_RESET)``: reset requests and confirmations per address (each
+#: one may send an email or guess at a token).
+PASSWORD_RESET: dict[str, Any] = {
+    "limit_value": lambda: current_app.config[PASSWORD_RESET_SETTING],
+    "key_func": address_key,
+    "error_message": too_many_attempts,
+}
+
+
+def _password_change_failed(response: Response) -> bool:
+    return response.status_code == 422
+
+
+#: ``limiter.limit(**PASSWORD_CHANGE)``: failed password changes (a wrong current password)
+#: per user, with the login limits of an account: a borrowed session cannot guess the password.
+PASSWORD_CHANGE: dict[str, Any] = {
+    "limit_value": lambda: current_app.config[LOGIN_ACCOUNT_SETTING],
+    "key_func": lambda: f"password-change:{request_key()}",
+    "deduct_when": _password_change_failed,
+    "error_message": too_many_attempts,
+}

@@ -35,6 +35,9 @@ DEFAULT_LIMIT = 25
 _BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
 _MAX_INT = 2**63
 MAX_LIMIT = 200
+# A list's count is exact up to here, then "10,000+": counting stops after COUNT_CAP + 1 rows,
+# so a count never costs more than reading that many index entries.
+COUNT_CAP = 10_000
 
 
 class PageQuerySchema(StrictSchema):
@@ -165,6 +168,26 @@ def paginate(
             json.dumps({"s": sort_key, "v": values}).encode()
         ).decode()
     return Page(items=rows, limit=limit, next_cursor=next_cursor)
+
+
+def count_capped(query: sa.Select, *, id_column: Column) -> tuple[int, bool]:
+    """How many rows ``query`` matches, exact up to ``COUNT_CAP``: (count, whether capped)."""
+    cap = COUNT_CAP
+    keys = query.with_only_columns(id_column).order_by(None).limit(cap + 1).subquery()
+    matched = db.session.scalar(sa.select(sa.func.count()).select_from(keys)) or 0
+    return min(matched, cap), matched > cap
+
+
+def counted_page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
+    """:func:`page_schema` plus ``count`` and ``count_capped`` (see :func:`count_capped`)."""
+    fields = dict(page_schema(item_schema, name + "Base")._declared_fields)
+    fields["count"] = ma.fields.Integer(
+        metadata={"description": f"Rows matching the filters, exact up to {COUNT_CAP:,}"}
+    )
+    fields["count_capped"] = ma.fields.Boolean(
+        metadata={"description": "True when there are more than `count` rows"}
+    )
+    return ma.Schema.from_dict(fields, name=name)
 
 
 def parse_sort(

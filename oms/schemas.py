@@ -5,11 +5,25 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from oms import iso_codes
+
 
 def validate_not_blank(value: str) -> None:
     """Refuse a string of only whitespace."""
     if not value.strip():
         raise ma.ValidationError("Must not be blank.")
+
+
+class CountryCode(ma.fields.String):
+    """An ISO 3166-1 alpha-2 country code; lower case is accepted and stored upper case."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        code = super()._deserialize(value, attr, data, **kwargs).strip().upper()
+        if not iso_codes.is_country(code):
+            raise ma.ValidationError(
+                "Not a country: use its ISO 3166-1 alpha-2 code (e.g. NO, DE, GB)."
+            )
+        return code
 
 
 class StrictSchema(ma.Schema):

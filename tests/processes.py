@@ -42,6 +42,8 @@ def stack_env(*, database_url: str, redis_url: str, broker_url: str, **extra: st
         "OMS_MAIL_DIR": os.path.join(tempfile.gettempdir(), f"oms-test-mail-{os.getpid()}"),
         "OMS_EXPORT_DIR": os.path.join(tempfile.gettempdir(), f"oms-test-exports-{os.getpid()}"),
         "PYTHONUNBUFFERED": "1",
+        # test receivers listen on 127.0.0.1
+        "OMS_WEBHOOKS_ALLOW_PRIVATE": "true",
     }
     env.update(extra)
     return env

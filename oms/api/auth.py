@@ -1,4 +1,4 @@
-"""``/api/v1/auth``: login, logout, refresh, me, register."""
+"""``/api/v1/auth``: login, logout, refresh, me, register, passwords."""
 
 from __future__ import annotations
 
@@ -12,6 +12,9 @@ from oms.auth.schemas import (
     AccessTokenSchema,
     LoginSchema,
     MessageSchema,
+    PasswordChangeSchema,
+    PasswordResetConfirmSchema,
+    PasswordResetRequestSchema,
     RegisterSchema,
     TokensSchema,
     UserSchema,
@@ -102,3 +105,60 @@ def refresh():
 def me():
     """The logged-in user."""
     return current_user
+
+
+@blp.route("/logout-all", methods=["POST"])
+@require_role()
+@blp.response(200, MessageSchema)
+def logout_all():
+    """End every login session of this user, this one included, on every device."""
+    service.end_every_session(user_id=current_user.id)
+    response = jsonify({"message": "Logged out everywhere."})
+    unset_jwt_cookies(response)
+    return response
+
+
+@blp.route("/password", methods=["POST"])
+@require_role()
+@limiter.limit(**limits.PASSWORD_CHANGE)
+@blp.arguments(PasswordChangeSchema)
+@blp.response(200, TokensSchema)
+def change_password(body):
+    """Change the password (the current one is required). Every other session ends; this one
+    gets fresh tokens (in the body and the cookies), since its old ones end too."""
+    user = service.change_password(
+        user_id=current_user.id,
+        current_password=body["current_password"],
+        new_password=body["new_password"],
+    )
+    return _tokens_response(user, 200)
+
+
+RESET_SENT = (
+    "If an account exists for that email, we have sent it a link to choose a new password. "
+    "The link works once, within {minutes} minutes."
+)
+
+
+@blp.route("/password-reset", methods=["POST"])
+@limiter.limit(**limits.PASSWORD_RESET)
+@blp.arguments(PasswordResetRequestSchema)
+@blp.response(202, MessageSchema)
+def request_password_reset(body):
+    """Email a single-use, expiring reset link. The answer is the same whether or not the
+    email has an account, so nobody learns which emails do."""
+    service.request_password_reset(email=body["email"])
+    minutes = current_app.config["OMS_PASSWORD_RESET_MINUTES"]
+    response = jsonify({"message": RESET_SENT.format(minutes=minutes)})
+    response.status_code = 202
+    return response
+
+
+@blp.route("/password-reset/confirm", methods=["POST"])
+@limiter.limit(**limits.PASSWORD_RESET)
+@blp.arguments(PasswordResetConfirmSchema)
+@blp.response(200, MessageSchema)
+def confirm_password_reset(body):
+    """Set a new password with the emailed token (once); every session of the user ends."""
+    service.confirm_password_reset(token=body["token"], new_password=body["new_password"])
+    return jsonify({"message": "Your password is changed. Log in with the new one."})

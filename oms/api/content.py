@@ -1,5 +1,5 @@
-"""Refuse requests the API cannot read safely before any view runs, and set the security
-headers every response carries."""
+"""Refuse requests the API cannot read safely before any view runs (the security headers of
+every response are in ``oms.headers``)."""
 
 from __future__ import annotations
 
@@ -110,12 +110,3 @@ def register_content_checks(app: Flask) -> None:
                 bad,
             )
         return None
-
-    @app.after_request
-    def _security_headers(response):
-        """No framing (clickjacking), no MIME sniffing, no full URLs leaked to other sites."""
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response

@@ -14,6 +14,10 @@ from oms.openapi import Blueprint
 from oms.orders import actions, queries
 from oms.orders.models import Order
 from oms.orders.schemas import (
+    BulkStatusChangeSchema,
+    BulkStatusResultSchema,
+    NoteCreateSchema,
+    NoteSchema,
     OrderCreateSchema,
     OrderDetailSchema,
     OrderListQuerySchema,
@@ -21,7 +25,13 @@ from oms.orders.schemas import (
     OrderUpdateSchema,
     StatusChangeSchema,
 )
-from oms.pagination import PageQuerySchema, page_schema, paginate
+from oms.pagination import (
+    PageQuerySchema,
+    count_capped,
+    counted_page_schema,
+    page_schema,
+    paginate,
+)
 
 blp = Blueprint("orders", __name__, description="Orders and their lifecycle")
 customer_orders_blp = Blueprint(
@@ -35,6 +45,7 @@ SORTS = {
     "status_updated_at": Order.status_updated_at,
 }
 OrderPageSchema = page_schema(OrderSchema, "OrderPage")
+CountedOrderPageSchema = counted_page_schema(OrderSchema, "CountedOrderPage")
 
 
 def _page(query, args) -> dict:
@@ -53,12 +64,15 @@ def _page(query, args) -> dict:
 @blp.route("", methods=["GET"])
 @require_role()
 @blp.arguments(OrderListQuerySchema, location="query")
-@blp.response(200, OrderPageSchema)
+@blp.response(200, CountedOrderPageSchema)
 def list_orders(args):
     """Orders, newest first by default; filter, search (`q`: order number, customer or product
-    name) and sort (`created_at`, `total_amount`, `number`, `status_updated_at`)."""
+    name) and sort (`created_at`, `total_amount`, `number`, `status_updated_at`). `count` is
+    every matching order, exact up to 10,000 (`count_capped` says when there are more)."""
     filters = {k: v for k, v in args.items() if k not in ("limit", "cursor", "sort")}
-    return _page(queries.get_all(actor=current_user, **filters), args)
+    query = queries.get_all(actor=current_user, **filters)
+    count, capped = count_capped(query, id_column=Order.id)
+    return {**_page(query, args), "count": count, "count_capped": capped}
 
 
 def _idempotency_key() -> str | None:
@@ -114,7 +128,7 @@ def create_order(body):
 @blp.response(200, OrderDetailSchema)
 def get_order(order_id):
     """One order with its lines and status history."""
-    return queries.present(queries.get(order_id=order_id, actor=current_user), current_user)
+    return queries.present_detail(queries.get(order_id=order_id, actor=current_user), current_user)
 
 
 @blp.route("/<uuid:order_id>", methods=["PUT"])
@@ -125,18 +139,81 @@ def update_order(body, order_id):
     """Change the shipping address, payment_collected (staff), or the lines while the order is
     pending or placed (re-reserving stock)."""
     actions.update_order(order_id=order_id, actor=current_user, **body)
-    return queries.present(queries.get(order_id=order_id, actor=current_user), current_user)
+    return queries.present_detail(queries.get(order_id=order_id, actor=current_user), current_user)
 
 
 @blp.route("/<uuid:order_id>/status", methods=["PATCH"])
 @require_role()
-@blp.arguments(StatusChangeSchema, example={"status": "shipped", "notes": "Tracking 1Z999"})
+@blp.arguments(
+    StatusChangeSchema,
+    example={"status": "shipped", "carrier": "ups", "tracking_number": "1Z999AA10123456784"},
+)
 @blp.response(200, OrderDetailSchema)
 def change_status(body, order_id):
     """Move the order to `status` (picked, shipped, delivered, cancelled). A transition the
-    lifecycle refuses is a 409 naming the current status and the allowed next ones."""
+    lifecycle refuses is a 409 naming the current status and the allowed next ones. Shipping
+    may record `carrier` (a code of `OMS_CARRIERS`) and `tracking_number`; with any other
+    status they are a 422."""
     actions.change_status(order_id=order_id, actor=current_user, **body)
-    return queries.present(queries.get(order_id=order_id, actor=current_user), current_user)
+    return queries.present_detail(queries.get(order_id=order_id, actor=current_user), current_user)
+
+
+@blp.route("/<uuid:order_id>/reorder", methods=["POST"])
+@require_role()
+@blp.response(202, OrderDetailSchema)
+@blp.doc(
+    parameters=[
+        {
+            "in": "header",
+            "name": "Idempotency-Key",
+            "schema": {"type": "string", "maxLength": 255},
+            "description": "As for submitting: a retry with the same key replays the first "
+            "response for 24 hours.",
+        }
+    ]
+)
+def reorder(order_id):
+    """Place a past order again: a new order (202, `pending`) with the same lines, priced from
+    today's catalogue, to the same address, through the normal submission and its
+    `Idempotency-Key`. A product no longer sold or not in stock is a 409
+    `reorder_unavailable` whose `details.lines` explain each line (`reason` `inactive` or
+    `out_of_stock`, `wanted`, `available`, `message`)."""
+    placement = actions.reorder(
+        order_id=order_id, actor=current_user, idempotency_key=_idempotency_key()
+    )
+    response = jsonify(placement.response)
+    if placement.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response, 202
+
+
+@blp.route("/<uuid:order_id>/notes", methods=["POST"])
+@require_role(*STAFF_ROLES)
+@blp.arguments(NoteCreateSchema, example={"body": "Customer asked for gift wrap."})
+@blp.response(201, NoteSchema)
+def add_note(body, order_id):
+    """Add an internal note to the order (staff and admins). Notes appear, with their author,
+    in the order's `notes` for staff; customers never see them."""
+    return actions.add_note(order_id=order_id, actor=current_user, body=body["body"])
+
+
+@blp.route("/bulk-status", methods=["POST"])
+@require_role(*STAFF_ROLES)
+@blp.arguments(BulkStatusChangeSchema)
+@blp.response(200, BulkStatusResultSchema)
+def bulk_change_status(body):
+    """Move many orders to `status` at once (staff and admins; at most 500 distinct ids). Each
+    order is its own transaction with the lifecycle's rules: the answer lists, per order,
+    `ok` with the new status or the refusal's `error` (code and message)."""
+    outcomes = actions.change_statuses(actor=current_user, **body)
+    results = []
+    for outcome in outcomes:
+        if outcome.error is None:
+            results.append({"order_id": outcome.order_id, "ok": True, "status": outcome.status})
+        else:
+            error = {"code": outcome.error.code, "message": outcome.error.message}
+            results.append({"order_id": outcome.order_id, "ok": False, "error": error})
+    return {"results": results}
 
 
 @customer_orders_blp.route("/<uuid:customer_id>/orders", methods=["GET"])

@@ -6,7 +6,7 @@ import marshmallow as ma
 
 from oms.auth.enums import UserRole
 from oms.pagination import PageQuerySchema
-from oms.schemas import StrictSchema
+from oms.schemas import CountryCode, StrictSchema
 
 
 class LoginSchema(StrictSchema):
@@ -25,7 +25,7 @@ class AddressSchema(StrictSchema):
     city = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
     region = ma.fields.String(validate=ma.validate.Length(max=100))
     postal_code = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=20))
-    country = ma.fields.String(required=True, validate=ma.validate.Length(equal=2))
+    country = CountryCode(required=True)
 
 
 class RegisterSchema(StrictSchema):
@@ -99,3 +99,23 @@ class UserListQuerySchema(PageQuerySchema):
     role = ma.fields.Enum(UserRole, by_value=True)
     q = ma.fields.String(validate=ma.validate.Length(max=200))
     sort = ma.fields.String(load_default="-created_at")
+
+
+class PasswordChangeSchema(StrictSchema):
+    """The current password (proof it is the user, not a borrowed session) and the new one."""
+
+    current_password = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    new_password = ma.fields.String(required=True, validate=ma.validate.Length(min=8, max=200))
+
+
+class PasswordResetRequestSchema(StrictSchema):
+    """The email of the account whose password was forgotten."""
+
+    email = ma.fields.Email(required=True, validate=ma.validate.Length(max=255))
+
+
+class PasswordResetConfirmSchema(StrictSchema):
+    """The token from the reset email and the new password."""
+
+    token = ma.fields.String(required=True, validate=ma.validate.Length(max=200))
+    new_password = ma.fields.String(required=True, validate=ma.validate.Length(min=8, max=200))

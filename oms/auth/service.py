@@ -3,29 +3,34 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 
+from oms import tasks
+from oms.audit import service as audit
+from oms.auth import resets
 from oms.auth.emails import normalize_email
 from oms.auth.enums import UserRole
 from oms.auth.errors import CustomerHasLogin, OwnAccountProtected
-from oms.auth.models import RevokedToken, User
+from oms.auth.models import PasswordReset, RevokedToken, User
 from oms.auth.passwords import check_password, hash_password
 from oms.customers.errors import EmailTaken
 from oms.customers.models import Customer
-from oms.db import rowcount, transaction, utcnow
+from oms.db import as_utc, rowcount, transaction, utcnow
 from oms.errors import AuthenticationError, NotFoundError, ValidationError
 from oms.extensions import db
+from oms.outbox import service as outbox
 
 MIN_PASSWORD_LENGTH = 8
 
 
-def _check_password_policy(password: str) -> None:
+def _check_password_policy(password: str, field: str = "password") -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationError(
             "The password is too short.",
-            details={"password": [f"Use at least {MIN_PASSWORD_LENGTH} characters."]},
+            details={field: [f"Use at least {MIN_PASSWORD_LENGTH} characters."]},
         )
 
 
@@ -47,10 +52,21 @@ def get_by_email(*, email: str) -> User | None:
 
 
 def authenticate(*, email: str, password: str) -> User:
-    """The active user with these credentials, or AuthenticationError (same for every cause)."""
+    """The active user with these credentials, or AuthenticationError (same for every cause).
+    Either way the attempt is in the audit log, with the email as typed (normalised)."""
     user = get_by_email(email=email)
     ok = check_password(password, user.password_hash if user else None)
-    if not ok or user is None or not user.is_active:
+    succeeded = ok and user is not None and user.is_active
+    with transaction():
+        audit.record(
+            "login.succeeded" if succeeded else "login.failed",
+            entity_type="user",
+            entity_id=user.id if user else None,
+            after={"email": normalize_email(email)},
+            actor_id=user.id if succeeded and user else None,
+            actor_email=user.email if succeeded and user else None,
+        )
+    if not succeeded or user is None:
         raise AuthenticationError("The email or password is incorrect.")
     return user
 
@@ -70,6 +86,13 @@ def _new_user(
         last_name=last_name.strip(),
     )
     db.session.add(user)
+    db.session.flush()
+    audit.record(
+        "user.created",
+        entity_type="user",
+        entity_id=user.id,
+        after=audit.snapshot(user, audit.USER_FIELDS),
+    )
     return user
 
 
@@ -136,8 +159,16 @@ def _link_customer(
             address=address,
         )
         db.session.add(customer)
+    before = audit.snapshot(customer, audit.CUSTOMER_FIELDS) if customer.id else {}
     customer.user = user
     db.session.flush()
+    audit.record_change(
+        "customer.linked" if before else "customer.created",
+        entity_type="customer",
+        entity_id=customer.id,
+        before=before,
+        after=audit.snapshot(customer, audit.CUSTOMER_FIELDS),
+    )
     return customer
 
 
@@ -165,12 +196,14 @@ def revoked_among(token_ids: set[str]) -> set[str]:
 
 
 def access_of(user_ids: set) -> dict:
-    """``{user id: (is_active, role)}`` for these users as committed now (one query); a user
-    who is gone is missing."""
+    """``{user id: (is_active, role, session_epoch)}`` for these users as committed now (one
+    query); a user who is gone is missing."""
     rows = db.session.execute(
-        sa.select(User.id, User.is_active, User.role).where(User.id.in_(user_ids))
+        sa.select(User.id, User.is_active, User.role, User.session_epoch).where(
+            User.id.in_(user_ids)
+        )
     )
-    return {row.id: (row.is_active, row.role) for row in rows}
+    return {row.id: (row.is_active, row.role, row.session_epoch) for row in rows}
 
 
 def get_active(*, user_id) -> User | None:
@@ -185,6 +218,17 @@ def is_revoked(*, token_ids: list[str]) -> bool:
         sa.select(sa.func.count()).select_from(RevokedToken).where(RevokedToken.jti.in_(token_ids))
     )
     return bool(found)
+
+
+def is_outdated(claims: dict) -> bool:
+    """Whether a token was issued before its user last ended every session (its ``ep`` is
+    older than the user's ``session_epoch``), or names no user."""
+    try:
+        user_id = uuid.UUID(str(claims["sub"]))
+    except (KeyError, ValueError):
+        return True
+    epoch = db.session.scalar(sa.select(User.session_epoch).where(User.id == user_id))
+    return epoch is None or claims.get("ep") != epoch
 
 
 def purge_expired_revocations() -> int:
@@ -231,6 +275,7 @@ def update(
         user = get(user_id=user_id)
         if user.id == actor.id and ((role is not None and role != user.role) or is_active is False):
             raise OwnAccountProtected()
+        before = audit.snapshot(user, audit.USER_FIELDS)
         if role is not None:
             user.role = role
         if is_active is not None:
@@ -239,4 +284,97 @@ def update(
             user.first_name = first_name.strip()
         if last_name is not None:
             user.last_name = last_name.strip()
+        audit.record_change(
+            "user.updated",
+            entity_type="user",
+            entity_id=user.id,
+            before=before,
+            after=audit.snapshot(user, audit.USER_FIELDS),
+        )
+    return user
+
+
+# -- sessions and passwords -------------------------------------------------------------------
+
+
+def _end_every_session(user: User) -> None:
+    """Refuse every token the user holds: each carries the epoch it was issued in."""
+    user.session_epoch = User.session_epoch + 1
+
+
+def end_every_session(*, user_id: uuid.UUID) -> User:
+    """Log the user out everywhere (``POST /auth/logout-all``)."""
+    with transaction():
+        user = get(user_id=user_id)
+        _end_every_session(user)
+        audit.record("user.logged_out_everywhere", entity_type="user", entity_id=user.id)
+    db.session.refresh(user)
+    return user
+
+
+def change_password(*, user_id: uuid.UUID, current_password: str, new_password: str) -> User:
+    """Set a new password after checking the current one, and end every session; the caller
+    hands the current session fresh tokens."""
+    with transaction():
+        user = get(user_id=user_id)
+        if not check_password(current_password, user.password_hash):
+            raise ValidationError(
+                "The current password is incorrect.",
+                details={"current_password": ["This is not your current password."]},
+            )
+        _set_password(user, new_password)
+        audit.record("user.password_changed", entity_type="user", entity_id=user.id)
+    db.session.refresh(user)
+    return user
+
+
+def _set_password(user: User, password: str) -> None:
+    _check_password_policy(password, "new_password")
+    user.password_hash = hash_password(password)
+    _end_every_session(user)
+
+
+def request_password_reset(*, email: str) -> None:
+    """Email a reset link to the active user with this email; for any other email nothing
+    happens, and the caller answers the same either way. A newer request replaces the older
+    links (only the last one works)."""
+    with transaction() as session:
+        user = get_by_email(email=email)
+        if user is None or not user.is_active:
+            return
+        now = utcnow()
+        session.execute(
+            sa.update(PasswordReset)
+            .where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
+            .values(used_at=now)
+        )
+        minutes = current_app.config["OMS_PASSWORD_RESET_MINUTES"]
+        reset = PasswordReset(user_id=user.id, expires_at=now + timedelta(minutes=minutes))
+        session.add(reset)
+        session.flush()
+        outbox.enqueue(tasks.SEND_PASSWORD_RESET, reset_id=str(reset.id))
+        audit.record("user.password_reset_requested", entity_type="user", entity_id=user.id)
+
+
+def confirm_password_reset(*, token: str, new_password: str) -> User:
+    """Set the password named by a reset token once: the token must be signed, unused, not
+    expired, and its user active. Ends every session of the user."""
+    invalid = ValidationError(
+        "The reset link is invalid or has expired.",
+        details={"token": ["This link is invalid, used or expired. Ask for a new one."]},
+    )
+    reset_id = resets.reset_id_of(token)
+    if reset_id is None:
+        raise invalid
+    with transaction() as session:
+        reset = session.get(PasswordReset, reset_id, with_for_update=True)
+        if reset is None or reset.used_at is not None or as_utc(reset.expires_at) <= utcnow():
+            raise invalid
+        user = get_active(user_id=reset.user_id)
+        if user is None:
+            raise invalid
+        reset.used_at = utcnow()
+        _set_password(user, new_password)
+        audit.record("user.password_reset", entity_type="user", entity_id=user.id, actor_id=user.id)
+    db.session.refresh(user)
     return user

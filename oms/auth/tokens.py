@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Response, g
+from flask import Response, current_app, g
 from flask_jwt_extended import (
     JWTManager,
     create_access_token,
@@ -16,17 +16,38 @@ from flask_jwt_extended import (
     set_access_cookies,
     set_refresh_cookies,
 )
+from flask_jwt_extended.exceptions import JWTDecodeError
 
 from oms.auth import service
 from oms.auth.models import User
 from oms.errors import error_response
 from oms.extensions import db
 
+# Claims every token of ours carries and the app relies on: expiry, user, kind, revocation
+# ids (the token's and its login session's), the issue time (the session's revocation
+# outlives the refresh token issued with it) and the user's session epoch (``ep``: logging
+# out everywhere raises the user's epoch). A token lacking one is refused, even if signed
+# with our key: PyJWT itself only checks ``exp`` when it is present.
+REQUIRED_CLAIMS = ("exp", "iat", "sub", "type", "jti", "sid", "ep")
+
+
+class MissingClaimError(JWTDecodeError):
+    """A token without a claim of ``REQUIRED_CLAIMS`` (answered as an invalid token, 401)."""
+
+
+def _require_claims(_header: dict, payload: dict) -> str:
+    """flask-jwt-extended's decode key hook: it sees every token before its signature is
+    checked (API, pages, Socket.IO), so the claims are demanded here, and the key returned."""
+    missing = [claim for claim in REQUIRED_CLAIMS if payload.get(claim) in (None, "")]
+    if missing:
+        raise MissingClaimError("Missing claim: " + ", ".join(missing))
+    return current_app.config["JWT_SECRET_KEY"]
+
 
 def issue_tokens(user: User, *, sid: str | None = None) -> dict:
     """A new access and refresh token pair for ``user`` in login session ``sid``."""
     sid = sid or uuid.uuid4().hex
-    claims = {"sid": sid, "role": user.role.value}
+    claims = {"sid": sid, "role": user.role.value, "ep": user.session_epoch}
     return {
         "access_token": create_access_token(identity=str(user.id), additional_claims=claims),
         "refresh_token": create_refresh_token(identity=str(user.id), additional_claims=claims),
@@ -41,7 +62,10 @@ def set_token_cookies(response: Response, tokens: dict) -> None:
 
 
 def register_jwt_callbacks(jwt: JWTManager) -> None:
-    """Load the user of each token, refuse revoked ones, and answer failures with the envelope."""
+    """Load the user of each token, refuse revoked ones or ones missing a required claim, and
+    answer failures with the envelope."""
+
+    jwt.decode_key_loader(_require_claims)
 
     @jwt.user_lookup_loader
     def _load_user(_header, payload):
@@ -53,11 +77,14 @@ def register_jwt_callbacks(jwt: JWTManager) -> None:
         if user is None or not user.is_active:
             return None
         g.current_user_id = user.id
+        g.current_user_email = user.email  # the audit log keeps who it was, as they were then
         return user
 
     @jwt.token_in_blocklist_loader
     def _is_revoked(_header, payload) -> bool:
-        return service.is_revoked(token_ids=service.token_ids(payload))
+        return service.is_revoked(token_ids=service.token_ids(payload)) or service.is_outdated(
+            payload
+        )
 
     def _unauthenticated(message: str):
         return error_response(401, "authentication_error", message)

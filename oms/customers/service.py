@@ -25,6 +25,7 @@ from typing import cast
 
 import sqlalchemy as sa
 
+from oms.audit import service as audit
 from oms.auth.emails import normalize_email
 from oms.customers.errors import CustomerHasOpenOrders, EmailTaken
 from oms.customers.models import Customer
@@ -119,6 +120,13 @@ def create(
                 address=address,
             )
             session.add(customer)
+            session.flush()
+            audit.record(
+                "customer.created",
+                entity_type="customer",
+                entity_id=customer.id,
+                after=audit.snapshot(customer, audit.CUSTOMER_FIELDS),
+            )
     except sa.exc.IntegrityError as exc:
         _raise_if_email_taken(exc, email)
         raise
@@ -140,6 +148,7 @@ def update(
     try:
         with transaction():
             customer = get(customer_id=customer_id)
+            before = audit.snapshot(customer, audit.CUSTOMER_FIELDS)
             if email is not None and email != customer.email:
                 _check_email_free(email, except_id=customer.id)
                 customer.email = email
@@ -151,6 +160,13 @@ def update(
                 customer.phone = cast("str | None", phone)
             if address is not _UNSET:
                 customer.address = cast("dict | None", address)
+            audit.record_change(
+                "customer.updated",
+                entity_type="customer",
+                entity_id=customer.id,
+                before=before,
+                after=audit.snapshot(customer, audit.CUSTOMER_FIELDS),
+            )
     except sa.exc.IntegrityError as exc:
         _raise_if_email_taken(exc, email)
         raise
@@ -178,6 +194,11 @@ def delete(*, customer_id: uuid.UUID | str) -> None:
         ).one()
         if open_orders:
             raise CustomerHasOpenOrders(open_orders)
+        audit.record(
+            "customer.deleted" if not all_orders else "customer.anonymised",
+            entity_type="customer",
+            entity_id=customer.id,
+        )
         _deactivate_login(customer)
         if not all_orders:
             session.delete(customer)

@@ -17,12 +17,15 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 import sqlalchemy as sa
 
 from oms.exports.query import ExportQuery
+
+log = logging.getLogger("oms.exports")
 
 BOM = "\ufeff".encode()
 FLUSH_BYTES = 256 * 1024
@@ -156,9 +159,30 @@ def iter_csv_pages(
         yield text.encode(rows), len(rows)
 
 
+FAILED_LINE = b"\n#ERROR: the export failed part-way; this file is incomplete\n"
+
+
+class ExportInterrupted(Exception):
+    """A direct export failed after its headers were sent: raised into the server so it
+    aborts the chunked transfer (no final chunk) instead of ending a truncated 200 cleanly."""
+
+
 def stream_csv(engine: sa.Engine, export: ExportQuery) -> Iterator[bytes]:
     """The export as CSV chunks for an HTTP response; the connection is closed even when the
-    client goes away half-way (the generator is closed)."""
+    client goes away half-way (the generator is closed).
+
+    The status line left with the first chunk, so a failure later (the database gone, a
+    query error) cannot become an error status: the body ends with :data:`FAILED_LINE` and
+    the transfer is aborted, which every HTTP client reports as an incomplete body."""
+    try:
+        yield from _csv_chunks(engine, export)
+    except Exception as exc:  # GeneratorExit (the client left) is not one: nothing to tell
+        log.error("direct export failed part-way", exc_info=True)
+        yield FAILED_LINE
+        raise ExportInterrupted(str(exc)[:200]) from exc
+
+
+def _csv_chunks(engine: sa.Engine, export: ExportQuery) -> Iterator[bytes]:
     if engine.dialect.name != "postgresql":
         for chunk, _ in iter_csv_pages(engine, export):
             yield chunk

@@ -1,9 +1,14 @@
 """Tell customers what happened to their orders.
 
-Each notification has a row keyed by what it is about. The row is locked while the message is
-sent (``FOR UPDATE SKIP LOCKED``), so two copies of the task never send it twice, and a sent
-row is never sent again. A process that dies after the mail server accepted the message but
-before the row was marked may send it once more: at least once, never silently lost.
+Each notification has a row keyed by what it is about, written in the transaction of the
+change it tells of (:func:`queue_order_status`), so it exists even when its task is lost. A
+task first claims the row (a lease, committed), then sends, then marks it sent: while the
+lease holds no other copy sends, a sent row is never sent again, and a mark that fails after
+the mail server accepted is retried as a mark alone (``sent=True``), never as a second send.
+The beat sweep (:func:`resend_unsent`) queues again the rows left unsent, unclaimed and untried
+for ``OMS_NOTIFICATION_RESEND_MINUTES`` (a killed worker, a Redis restarted without
+persistence). Only a process killed between the mail server's acceptance and the mark can
+send one message twice; the ``X-OMS-Key`` header names it for the receiver.
 A failing mail server only delays the message; the order was committed long before.
 """
 
@@ -12,16 +17,25 @@ from __future__ import annotations
 import logging
 import smtplib
 import uuid
+from dataclasses import dataclass
+from datetime import timedelta
 from email.message import EmailMessage
 
 import sqlalchemy as sa
 from flask import current_app
 
-from oms.db import insert_or_ignore, transaction, utcnow
+from oms import tasks
+from oms.auth import resets
+from oms.auth.models import PasswordReset, User
+from oms.customers.models import Customer
+from oms.db import as_utc, insert_or_ignore, rowcount, transaction, utcnow
+from oms.extensions import db
 from oms.notifications import mailer
 from oms.notifications.models import Notification
+from oms.orders import carriers
 from oms.orders.enums import OrderStatus
 from oms.orders.models import Order
+from oms.outbox import service as outbox
 from workflows.order_lifecycle import NOTIFY_CUSTOMER
 
 log = logging.getLogger("oms.notifications")
@@ -46,29 +60,199 @@ def _body(order: Order, status: OrderStatus) -> str:
     ]
     if note and status in (OrderStatus.REJECTED, OrderStatus.CANCELLED):
         lines += ["", f"Reason: {note}"]
+    if status == OrderStatus.SHIPPED and (order.carrier or order.tracking_number):
+        lines += ["", f"Carrier: {carriers.name_of(order.carrier) or 'not given'}"]
+        if order.tracking_number:
+            lines += [f"Tracking number: {order.tracking_number}"]
+        url = carriers.tracking_url(order.carrier, order.tracking_number)
+        if url:
+            lines += [f"Track your parcel: {url}"]
     lines += ["", "Items:"]
-    lines += [f"  {i.quantity} x {i.product.name}  {i.total_price}" for i in order.items]
-    lines += [f"Total: {order.total_amount}", "", "Thank you for your order."]
+    currency = current_app.config["OMS_CURRENCY"]
+    lines += [f"  {i.quantity} x {i.product.name}  {currency} {i.total_price}" for i in order.items]
+    lines += [f"Total: {currency} {order.total_amount}", "", "Thank you for your order."]
     return "\n".join(lines)
 
 
-def notify_order_status(*, order_id: uuid.UUID, status: OrderStatus) -> str:
-    """Email the customer that their order reached ``status``; returns what happened
-    ("sent", "already sent", "in progress", "skipped")."""
-    status = OrderStatus(status)
-    key = f"order-status:{order_id}:{status.value}"
+def _key(order_id: uuid.UUID | str, status: OrderStatus) -> str:
+    return f"order-status:{order_id}:{status.value}"
+
+
+def _row_values(order: Order, status: OrderStatus) -> dict:
+    return {
+        "id": uuid.uuid4(),
+        "dedupe_key": _key(order.id, status),
+        "order_id": order.id,
+        "recipient": sa.select(Customer.email)
+        .where(Customer.id == order.customer_id)
+        .scalar_subquery(),
+        "subject": MESSAGES[status].format(number=order.number),
+        "created_at": utcnow(),
+    }
+
+
+def queue_order_status(order: Order, status: OrderStatus) -> None:
+    """In the caller's transaction: record that the customer is to hear of ``status`` and
+    queue the task that tells them (through the outbox)."""
+    db.session.flush()  # the order row first: the notification refers to it
+    db.session.execute(
+        insert_or_ignore(Notification)
+        .values(**_row_values(order, status))
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+    )
+    outbox.enqueue(tasks.SEND_ORDER_STATUS, order_id=str(order.id), status=status.value)
+
+
+class MarkNotSaved(Exception):
+    """The mail server accepted the message but the row could not be marked sent: retry
+    the mark alone (``sent=True``), never the send."""
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    notification_id: uuid.UUID
+    message: EmailMessage
+
+
+def _claim(order_id: uuid.UUID, status: OrderStatus, lease: timedelta) -> _Claimed | str:
+    """Take the lease on the row (committed before anything is sent), or say why not."""
+    key = _key(order_id, status)
     with transaction() as session:
         order = session.get(Order, order_id)
         if order is None or status not in NOTIFY_CUSTOMER:
             return "skipped"
-        subject = MESSAGES[status].format(number=order.number)
+        # rows queued before the row was written with the change (or by hand) are made here
+        session.execute(
+            insert_or_ignore(Notification)
+            .values(**_row_values(order, status))
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        )
+        notification = session.scalars(
+            sa.select(Notification)
+            .where(Notification.dedupe_key == key)
+            .with_for_update(skip_locked=True)
+        ).one_or_none()
+        now = utcnow()
+        if notification is None:
+            return "in progress"  # another copy is claiming it right now
+        if notification.sent_at is not None:
+            return "already sent"
+        if notification.claimed_until is not None and notification.claimed_until > now:
+            return "in progress"  # another copy holds the lease
+        notification.claimed_until = now + lease
+        notification.last_attempt_at = now
+        notification.attempts += 1
+        message = EmailMessage()
+        message["From"] = current_app.config["OMS_MAIL_FROM"]
+        message["To"] = notification.recipient
+        message["Subject"] = notification.subject
+        message["X-OMS-Key"] = key
+        message.set_content(_body(order, status))
+        return _Claimed(notification_id=notification.id, message=message)
+
+
+def mark_sent(*, order_id: uuid.UUID, status: OrderStatus | str) -> None:
+    """Record that the notification left (and give up its lease)."""
+    with transaction() as session:
+        session.execute(
+            sa.update(Notification)
+            .where(Notification.dedupe_key == _key(order_id, OrderStatus(status)))
+            .where(Notification.sent_at.is_(None))
+            .values(sent_at=utcnow(), claimed_until=None, last_error=None)
+        )
+
+
+def _release(notification_id: uuid.UUID, error: str) -> None:
+    with transaction() as session:
+        session.execute(
+            sa.update(Notification)
+            .where(Notification.id == notification_id)
+            .values(claimed_until=None, last_error=error[:500])
+        )
+
+
+def notify_order_status(
+    *, order_id: uuid.UUID, status: OrderStatus | str, sent: bool = False
+) -> str:
+    """Email the customer that their order reached ``status``; returns what happened
+    ("sent", "already sent", "in progress", "skipped"). ``sent=True``: the message left on
+    an earlier try, only the mark is missing."""
+    status = OrderStatus(status)
+    if sent:
+        mark_sent(order_id=order_id, status=status)
+        return "sent"
+    lease = timedelta(seconds=current_app.config["OMS_NOTIFICATION_LEASE_SECONDS"])
+    claimed = _claim(order_id, status, lease)
+    if isinstance(claimed, str):
+        return claimed
+    try:
+        mailer.send(claimed.message)
+    except (smtplib.SMTPException, OSError) as exc:
+        log.warning("notification not sent", extra={"key": claimed.message["X-OMS-Key"]})
+        _release(claimed.notification_id, f"{exc.__class__.__name__}: {exc}")
+        raise
+    try:
+        mark_sent(order_id=order_id, status=status)
+    except Exception as exc:  # the database went away after the mail server accepted
+        raise MarkNotSaved(claimed.message["X-OMS-Key"]) from exc
+    return "sent"
+
+
+def resend_unsent(*, older_than: timedelta, limit: int = 500) -> int:
+    """Queue again the notifications left unsent, unclaimed and untried for ``older_than``
+    (their task was lost); returns how many. Sending stays once: each task claims first."""
+    with transaction() as session:
+        now = utcnow()
+        cutoff = now - older_than
+        rows = session.execute(
+            sa.select(Notification.id, Notification.dedupe_key)
+            .where(Notification.sent_at.is_(None))
+            .where(
+                sa.or_(
+                    Notification.last_attempt_at.is_(None), Notification.last_attempt_at < cutoff
+                )
+            )
+            .where(sa.or_(Notification.claimed_until.is_(None), Notification.claimed_until < now))
+            .order_by(Notification.created_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+        for row in rows:
+            kind, _, about = row.dedupe_key.partition(":")
+            if kind == "password-reset":  # a reset that expired meanwhile is skipped by its task
+                outbox.enqueue(tasks.SEND_PASSWORD_RESET, reset_id=about)
+                continue
+            order_id, status = about.split(":")
+            outbox.enqueue(tasks.SEND_ORDER_STATUS, order_id=order_id, status=status)
+        if rows:
+            # not queued again before another ``older_than`` has passed
+            touched = session.execute(
+                sa.update(Notification)
+                .where(Notification.id.in_([row.id for row in rows]))
+                .values(last_attempt_at=now)
+            )
+            log.warning("stranded notifications queued again", extra={"count": rowcount(touched)})
+    return len(rows)
+
+
+def notify_password_reset(*, reset_id: uuid.UUID) -> str:
+    """Email the reset link of ``reset_id`` to its user, once (a ``notifications`` row keyed
+    ``password-reset:<id>``); a reset already used, replaced or expired is not sent."""
+    key = f"password-reset:{reset_id}"
+    with transaction() as session:
+        reset = session.get(PasswordReset, reset_id)
+        if reset is None or reset.used_at is not None or as_utc(reset.expires_at) <= utcnow():
+            return "skipped"
+        user = session.get(User, reset.user_id)
+        if user is None:
+            return "skipped"
+        subject = "Reset your password"
         session.execute(
             insert_or_ignore(Notification)
             .values(
                 id=uuid.uuid4(),
                 dedupe_key=key,
-                order_id=order.id,
-                recipient=order.customer.email,
+                recipient=user.email,
                 subject=subject,
                 created_at=utcnow(),
             )
@@ -80,15 +264,30 @@ def notify_order_status(*, order_id: uuid.UUID, status: OrderStatus) -> str:
             .with_for_update(skip_locked=True)
         ).one_or_none()
         if notification is None:
-            return "in progress"  # another copy of the task holds it
+            return "in progress"
         if notification.sent_at is not None:
             return "already sent"
+        minutes = current_app.config["OMS_PASSWORD_RESET_MINUTES"]
+        notification.last_attempt_at = utcnow()  # the row stays locked while it is sent
         message = EmailMessage()
         message["From"] = current_app.config["OMS_MAIL_FROM"]
-        message["To"] = notification.recipient
+        message["To"] = user.email
         message["Subject"] = subject
         message["X-OMS-Key"] = key
-        message.set_content(_body(order, status))
+        message.set_content(
+            "\n".join(
+                [
+                    f"Hello {user.first_name or user.email},",
+                    "",
+                    "Someone asked to reset the password of your account. To choose a new",
+                    f"password, open this link within {minutes} minutes (it works once):",
+                    "",
+                    resets.reset_url(reset.id),
+                    "",
+                    "If it was not you, ignore this email: your password stays as it is.",
+                ]
+            )
+        )
         notification.attempts += 1
         failure = None
         try:
@@ -96,10 +295,9 @@ def notify_order_status(*, order_id: uuid.UUID, status: OrderStatus) -> str:
             notification.sent_at = utcnow()
             notification.last_error = None
         except (smtplib.SMTPException, OSError) as exc:
-            # keep the attempt on record (committed below), then let the task retry
             notification.last_error = f"{exc.__class__.__name__}: {exc}"[:500]
             failure = exc
     if failure is not None:
-        log.warning("notification not sent", extra={"key": key, "error": str(failure)})
+        log.warning("password reset email not sent", extra={"key": key, "error": str(failure)})
         raise failure
     return "sent"

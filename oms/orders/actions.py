@@ -13,6 +13,9 @@ the outbox, for the statuses the lifecycle says the customer hears of) and the e
     deliver_order    shipped -> delivered
     cancel_order     pending | placed | picked -> cancelled (a reservation is released)
     change_status    the one of those a status command names (``PATCH .../status``)
+    add_note         an internal note on an order (staff; never shown to the customer)
+    reorder          a new order with a past order's lines, through place_order
+    change_statuses  one status command for many orders, each in its own transaction
     update_order     address, payment, lines (a placed order is re-reserved)
 """
 
@@ -30,14 +33,16 @@ from oms import tasks
 from oms.auth.models import User
 from oms.customers.models import Customer
 from oms.db import MAX_MONEY, is_postgresql, retry_on_conflict, transaction, utcnow
-from oms.errors import ValidationError
+from oms.errors import AuthorizationError, OMSError, ValidationError
 from oms.extensions import db
 from oms.inventory import service as inventory
+from oms.inventory.errors import InsufficientStock
+from oms.notifications import service as notifications
+from oms.orders import carriers, idempotency, lifecycle, queries
 from oms.orders import events as order_events
-from oms.orders import idempotency, lifecycle, queries
 from oms.orders.enums import OrderStatus
-from oms.orders.errors import OrderNotEditable
-from oms.orders.models import Order, OrderItem, OrderStatusHistory
+from oms.orders.errors import OrderNotEditable, ReorderUnavailable
+from oms.orders.models import Order, OrderItem, OrderNote, OrderStatusHistory
 from oms.orders.schemas import OrderDetailSchema
 from oms.outbox import service as outbox
 from oms.products.models import Product
@@ -45,6 +50,9 @@ from workflows.order_lifecycle import EVENT_FOR_STATUS, NOTIFY_CUSTOMER, Transit
 
 EDITABLE_LINES = frozenset({OrderStatus.PENDING, OrderStatus.PLACED})
 EDITABLE_ADDRESS = frozenset({OrderStatus.PENDING, OrderStatus.PLACED, OrderStatus.PICKED})
+# Orders one bulk status command may name: a page of 200 and a warehouse wave fit, and the
+# request still ends in seconds (each order is a transaction of its own).
+MAX_BULK_ORDERS = 500
 
 
 @dataclass(frozen=True)
@@ -295,7 +303,7 @@ def _record_transition(
         )
     )
     if new in NOTIFY_CUSTOMER:
-        outbox.enqueue(tasks.SEND_ORDER_STATUS, order_id=str(order.id), status=new.value)
+        notifications.queue_order_status(order, new)
     order_events.status_changed(order, old=old, actor=actor, notes=notes, at=now)
     return old
 
@@ -332,15 +340,46 @@ STOCK_EFFECTS: dict[str, StockEffect] = {
 }
 
 
+def _check_carrier(code: str | None) -> None:
+    if code is not None and carriers.get(code) is None:
+        known = ", ".join(c["code"] for c in carriers.all_carriers())
+        raise ValidationError(
+            "Unknown carrier.",
+            details={"carrier": [f"Not a carrier of this shop; use one of {known}."]},
+        )
+
+
 @retry_on_conflict
-def _move(*, order_id: uuid.UUID, actor: User, event: str, notes: str | None) -> Order:
+def _move(
+    *,
+    order_id: uuid.UUID,
+    actor: User,
+    event: str,
+    notes: str | None,
+    carrier: str | None = None,
+    tracking_number: str | None = None,
+) -> Order:
     """One staff or customer status command: lock the order (of two conflicting commands
-    exactly one wins, the other gets a 409), record the transition, apply its stock effect."""
+    exactly one wins, the other gets a 409), record the transition, apply its stock effect.
+    Shipping records the carrier and tracking number first, so the event carries them."""
+    if event != "ship" and (carrier or tracking_number):
+        raise ValidationError(
+            "A carrier and tracking number go with shipping only.",
+            details={
+                name: ["Only when the status is shipped."]
+                for name, value in (("carrier", carrier), ("tracking_number", tracking_number))
+                if value
+            },
+        )
+    _check_carrier(carrier)
     with transaction():
         order = queries.get(order_id=order_id, actor=actor, lock=True)
         effect = STOCK_EFFECTS.get(event)
         if effect is None:  # reserve and reject are the worker's, never a command
             raise lifecycle.refuse(order, actor, event)
+        if event == "ship":
+            order.carrier = carrier
+            order.tracking_number = tracking_number.strip() if tracking_number else None
         old = _record_transition(order, event, actor=actor, notes=notes)
         effect(order, old)
     return order
@@ -351,9 +390,24 @@ def pick_order(*, order_id: uuid.UUID, actor: User, notes: str | None = None) ->
     return _move(order_id=order_id, actor=actor, event="pick", notes=notes)
 
 
-def ship_order(*, order_id: uuid.UUID, actor: User, notes: str | None = None) -> Order:
-    """picked -> shipped (staff): the units leave stock."""
-    return _move(order_id=order_id, actor=actor, event="ship", notes=notes)
+def ship_order(
+    *,
+    order_id: uuid.UUID,
+    actor: User,
+    notes: str | None = None,
+    carrier: str | None = None,
+    tracking_number: str | None = None,
+) -> Order:
+    """picked -> shipped (staff): the units leave stock; the carrier and tracking number are
+    recorded when given."""
+    return _move(
+        order_id=order_id,
+        actor=actor,
+        event="ship",
+        notes=notes,
+        carrier=carrier,
+        tracking_number=tracking_number,
+    )
 
 
 def deliver_order(*, order_id: uuid.UUID, actor: User, notes: str | None = None) -> Order:
@@ -368,11 +422,133 @@ def cancel_order(*, order_id: uuid.UUID, actor: User, notes: str | None = None) 
 
 
 def change_status(
-    *, order_id: uuid.UUID, actor: User, status: OrderStatus, notes: str | None = None
+    *,
+    order_id: uuid.UUID,
+    actor: User,
+    status: OrderStatus,
+    notes: str | None = None,
+    carrier: str | None = None,
+    tracking_number: str | None = None,
 ) -> Order:
-    """The status command ``PATCH /orders/:id/status``: the use case that leads to ``status``."""
+    """The status command ``PATCH /orders/:id/status``: the use case that leads to ``status``
+    (shipping takes the carrier and tracking number)."""
     event = EVENT_FOR_STATUS.get(OrderStatus(status), status.value)
-    return _move(order_id=order_id, actor=actor, event=event, notes=notes)
+    return _move(
+        order_id=order_id,
+        actor=actor,
+        event=event,
+        notes=notes,
+        carrier=carrier,
+        tracking_number=tracking_number,
+    )
+
+
+def _unavailable_lines(order: Order) -> list[dict]:
+    """The lines of ``order`` that cannot be ordered again now, each in words."""
+    products = {
+        p.id: p
+        for p in db.session.scalars(
+            sa.select(Product)
+            .where(Product.id.in_([i.product_id for i in order.items]))
+            .execution_options(populate_existing=True)
+        )
+    }
+    lines = []
+    for item in order.items:
+        product = products[item.product_id]
+        available = max(product.inventory_count - product.reserved_count, 0)
+        if not product.active:
+            reason, message = "inactive", f"{product.name} is no longer sold."
+        elif available < item.quantity:
+            reason = "out_of_stock"
+            message = (
+                f"{product.name} is out of stock."
+                if available == 0
+                else f"Only {available} {product.name} available; the order had {item.quantity}."
+            )
+        else:
+            continue
+        lines.append(
+            {
+                "product_id": str(product.id),
+                "product_name": product.name,
+                "wanted": item.quantity,
+                "available": available if product.active else 0,
+                "reason": reason,
+                "message": message,
+            }
+        )
+    return lines
+
+
+def reorder(*, order_id: uuid.UUID, actor: User, idempotency_key: str | None = None) -> Placement:
+    """Place a past order again: the same lines (priced from today's catalogue) to the same
+    address, through :func:`place_order` and so its checks and its ``Idempotency-Key``. A line
+    no longer sold or not in stock refuses the whole reorder with
+    :class:`~oms.orders.errors.ReorderUnavailable`, which explains each such line."""
+    past = queries.get(order_id=order_id, actor=actor)
+    items = [{"product_id": i.product_id, "quantity": i.quantity} for i in past.items]
+    try:
+        return place_order(
+            actor=actor,
+            items=items,
+            shipping_address=past.shipping_address,
+            customer_id=past.customer_id if actor.role.is_staff else None,
+            idempotency_key=idempotency_key,
+        )
+    except (ValidationError, InsufficientStock) as exc:
+        lines = _unavailable_lines(past)
+        if not lines:
+            raise
+        raise ReorderUnavailable(past, lines) from exc
+
+
+@retry_on_conflict
+def add_note(*, order_id: uuid.UUID, actor: User, body: str) -> OrderNote:
+    """An internal note on the order by ``actor`` (staff or admin; the route checks the role):
+    shown on the order's timeline for staff, never to the customer."""
+    if not actor.role.is_staff:
+        raise AuthorizationError("Only staff may write notes on an order.")
+    with transaction() as session:
+        order = queries.get(order_id=order_id, actor=actor)
+        note = OrderNote(order_id=order.id, author_user_id=actor.id, body=body.strip())
+        note.author = actor
+        session.add(note)
+        session.flush()
+    return note
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    """What one order of a bulk command led to: its new status, or the refusal."""
+
+    order_id: uuid.UUID
+    status: OrderStatus | None = None
+    error: OMSError | None = None
+
+
+def change_statuses(
+    *, order_ids: list[uuid.UUID], actor: User, status: OrderStatus, notes: str | None = None
+) -> list[BulkOutcome]:
+    """The status command for many orders (``POST /orders/bulk-status``): each order runs
+    :func:`change_status` in its own transaction, so one refusal (the lifecycle, a missing
+    order, a conflict) rolls back only that order. Duplicates are done and answered once, in
+    the order first named; more than ``MAX_BULK_ORDERS`` distinct orders is a 422."""
+    distinct = list(dict.fromkeys(order_ids))
+    if len(distinct) > MAX_BULK_ORDERS:
+        raise ValidationError(
+            "Too many orders for one command.",
+            details={"order_ids": [f"Send at most {MAX_BULK_ORDERS} orders at a time."]},
+        )
+    outcomes = []
+    for order_id in distinct:
+        try:
+            order = change_status(order_id=order_id, actor=actor, status=status, notes=notes)
+        except OMSError as exc:  # a refusal of this order only (its transaction rolled back)
+            outcomes.append(BulkOutcome(order_id=order_id, error=exc))
+        else:
+            outcomes.append(BulkOutcome(order_id=order_id, status=order.status))
+    return outcomes
 
 
 @retry_on_conflict

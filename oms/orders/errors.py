@@ -46,3 +46,17 @@ class IdempotencyInProgress(ConflictError):
             details={"Idempotency-Key": ["in_progress"]},
         )
         self.retry_after = self.RETRY_AFTER
+
+
+class ReorderUnavailable(ConflictError):
+    """A past order cannot be placed again as it was: some of its products are no longer sold
+    or not in stock; ``details.lines`` explains each one."""
+
+    code = "reorder_unavailable"
+
+    def __init__(self, order: Order, lines: list[dict]):
+        super().__init__(
+            f"Order {order.number} cannot be placed again as it was: "
+            + " ".join(line["message"] for line in lines),
+            details={"lines": lines},
+        )

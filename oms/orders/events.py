@@ -1,11 +1,13 @@
-"""The events the orders domain publishes: the contract the dashboards (and later webhooks)
-read. Each leaves after its transaction's commit (``oms.events``); the envelope adds ``type``,
-``version``, ``at`` and ``seq``.
+"""The events the orders domain publishes: the contract the dashboards and webhooks read (the
+fields are listed once, in ``oms.event_catalogue``). Each leaves after its transaction's commit
+(``oms.events``); the envelope adds ``id``, ``type``, ``version``, ``at`` and ``seq``.
 
 - ``order.created`` and ``order.updated``: ``order_id``, ``number``, ``customer_id``,
   ``status``, ``total_amount`` (a decimal string), ``actor`` (the user id);
 - ``order.status_changed``: ``order_id``, ``number``, ``customer_id``, ``old_status``,
-  ``new_status``, ``actor`` (a user id, or ``"system"`` for the reservation worker), ``notes``.
+  ``new_status``, ``actor`` (a user id, or ``"system"`` for the reservation worker), ``notes``,
+  and the shipment as recorded (``carrier``, ``tracking_number``, ``tracking_url``; null until
+  it ships, or when not given).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from datetime import datetime
 
 from oms import events
 from oms.auth.models import User
+from oms.orders import carriers
 from oms.orders.enums import OrderStatus
 from oms.orders.models import Order
 
@@ -44,5 +47,8 @@ def status_changed(
         new_status=order.status.value,
         actor=str(actor.id) if actor else "system",
         notes=notes,
+        carrier=order.carrier,
+        tracking_number=order.tracking_number,
+        tracking_url=carriers.tracking_url(order.carrier, order.tracking_number),
         at=at.isoformat(),
     )

@@ -47,6 +47,9 @@ class Order(UUIDPrimaryKey, Timestamps, Model):
     status_updated_by: Mapped[uuid.UUID | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL")
     )
+    # recorded when it ships (both optional): a code of OMS_CARRIERS and the carrier's number
+    carrier: Mapped[str | None] = mapped_column(sa.String(40))
+    tracking_number: Mapped[str | None] = mapped_column(sa.String(100))
 
     customer = relationship("Customer")
     items: Mapped[list[OrderItem]] = relationship(
@@ -104,6 +107,25 @@ class OrderStatusHistory(UUIDPrimaryKey, CreatedAt, Model):
     notes: Mapped[str | None] = mapped_column(sa.Text)
 
     order: Mapped[Order] = relationship(back_populates="history")
+    changed_by = relationship("User")
+
+
+class OrderNote(UUIDPrimaryKey, CreatedAt, Model):
+    """An internal note staff wrote on an order: on its timeline for staff, never shown to the
+    customer (no relationship on ``Order``, so no schema can dump it by accident)."""
+
+    __tablename__ = "order_notes"
+    __table_args__ = (sa.Index("ix_order_notes_order_created", "order_id", "created_at"),)
+
+    order_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("orders.id", ondelete="CASCADE"), nullable=False
+    )
+    author_user_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    body: Mapped[str] = mapped_column(sa.Text, nullable=False)
+
+    author = relationship("User")
 
 
 class IdempotencyKey(Model):

@@ -5,20 +5,22 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
+import marshmallow as ma
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from oms.auth.enums import UserRole
 from oms.auth.models import User
 from oms.customers.models import Customer
+from oms.db import utcnow
 from oms.errors import NotFoundError
 from oms.extensions import db
 from oms.orders import lifecycle
 from oms.orders.enums import OrderStatus
-from oms.orders.models import Order, OrderItem
+from oms.orders.models import Order, OrderItem, OrderNote, OrderStatusHistory
 from oms.orders.schemas import OrderDetailSchema
 from oms.products.models import Product
 from oms.search import CUSTOMER_NAME_TSVECTOR, PRODUCT_NAME_TSVECTOR, matches
@@ -26,10 +28,14 @@ from oms.search import CUSTOMER_NAME_TSVECTOR, PRODUCT_NAME_TSVECTOR, matches
 # An order number, whole or its start, with or without the "ORD-": "ORD-5000", "500003", "3".
 _NUMBER_RE = re.compile(r"^(?:ORD-?)?(\d+)$", re.IGNORECASE)
 
+# A pending order is reserved within seconds (and swept every 30 s): one older than this is
+# stuck, and counts as a problem beside the rejected ones.
+PENDING_TOO_LONG = timedelta(minutes=10)
+
 DETAIL_LOADS = (
     selectinload(Order.items).selectinload(OrderItem.product),
     selectinload(Order.customer),
-    selectinload(Order.history),
+    selectinload(Order.history).selectinload(OrderStatusHistory.changed_by),
 )
 
 
@@ -61,8 +67,11 @@ def get_all(
     total_max: Decimal | None = None,
     payment_collected: bool | None = None,
     q: str | None = None,
+    id: list[uuid.UUID] | None = None,
+    problem: bool | None = None,
 ) -> sa.Select:
-    """The orders ``actor`` may see, filtered (a query to page). Customers see only theirs."""
+    """The orders ``actor`` may see, filtered (a query to page). Customers see only theirs.
+    ``problem``: rejected, or pending for longer than ``PENDING_TOO_LONG`` (False: the rest)."""
     query = sa.select(Order).options(
         selectinload(Order.items).selectinload(OrderItem.product), selectinload(Order.customer)
     )
@@ -89,7 +98,27 @@ def get_all(
         query = query.where(Order.payment_collected == payment_collected)
     if q:
         query = query.where(_text_search(q))
+    return _table_filters(query, id=id, problem=problem)
+
+
+def _table_filters(
+    query: sa.Select, *, id: list[uuid.UUID] | None, problem: bool | None
+) -> sa.Select:
+    """The order table's own filters: a selection of ids, the problem view (or the rest)."""
+    if id:
+        query = query.where(Order.id.in_(id))
+    if problem is not None:
+        query = query.where(is_problem() if problem else sa.not_(is_problem()))
     return query
+
+
+def is_problem() -> sa.ColumnElement[bool]:
+    """Orders that need a person: rejected, or pending for longer than ``PENDING_TOO_LONG``."""
+    stuck_since = utcnow() - PENDING_TOO_LONG
+    return sa.or_(
+        Order.status == OrderStatus.REJECTED,
+        sa.and_(Order.status == OrderStatus.PENDING, Order.created_at < stuck_since),
+    )
 
 
 def status_of(*, order_id: uuid.UUID) -> OrderStatus | None:
@@ -134,7 +163,29 @@ def present(order: Order, actor: User | None) -> Order:
     return order
 
 
+def notes_of(order_id: uuid.UUID) -> list[OrderNote]:
+    """The order's internal notes, oldest first, with their authors."""
+    return list(
+        db.session.scalars(
+            sa.select(OrderNote)
+            .where(OrderNote.order_id == order_id)
+            .options(selectinload(OrderNote.author))
+            .order_by(OrderNote.created_at, OrderNote.id)
+        )
+    )
+
+
+def present_detail(order: Order, actor: User | None) -> Order:
+    """:func:`present`, and for staff the internal notes (``staff_notes``). For anyone else
+    they are set to ``missing`` (the schema then leaves the field out), also on an order object
+    a staff request of the same session already decorated."""
+    present(order, actor)
+    staff = actor is not None and actor.role.is_staff
+    order.staff_notes = notes_of(order.id) if staff else ma.missing  # type: ignore[attr-defined]
+    return order
+
+
 def detail(*, order_id: uuid.UUID, actor: User) -> dict:
-    """The order as ``actor`` sees it: lines, history and allowed next statuses, rendered by
-    the orders schema (the API's response and the pages' embedded data alike)."""
-    return OrderDetailSchema().dump(present(get(order_id=order_id, actor=actor), actor))
+    """The order as ``actor`` sees it: lines, history, allowed next statuses (and notes for
+    staff), rendered by the orders schema (the API's response and the pages' data alike)."""
+    return OrderDetailSchema().dump(present_detail(get(order_id=order_id, actor=actor), actor))

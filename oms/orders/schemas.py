@@ -9,9 +9,10 @@ import marshmallow as ma
 
 from oms.auth.schemas import AddressSchema
 from oms.db import MAX_MONEY
+from oms.orders import carriers
 from oms.orders.enums import OrderStatus
 from oms.pagination import PageQuerySchema
-from oms.schemas import StrictSchema
+from oms.schemas import StrictSchema, validate_not_blank
 
 MAX_LINES = 100
 MAX_QUANTITY = 10_000
@@ -83,10 +84,64 @@ class OrderUpdateSchema(StrictSchema):
 
 
 class StatusChangeSchema(StrictSchema):
-    """A status command: the status wanted and an optional note."""
+    """A status command: the status wanted and an optional note; shipping may record the
+    ``carrier`` (a code of ``OMS_CARRIERS``) and its ``tracking_number``."""
 
     status = ma.fields.Enum(OrderStatus, by_value=True, required=True)
     notes = ma.fields.String(validate=ma.validate.Length(max=1000), load_default=None)
+    carrier = ma.fields.String(
+        validate=ma.validate.Length(min=1, max=40),
+        metadata={"description": "A carrier code of OMS_CARRIERS; only with status shipped"},
+    )
+    tracking_number = ma.fields.String(
+        validate=[ma.validate.Length(min=1, max=100), validate_not_blank],
+        metadata={"description": "The carrier's parcel number; only with status shipped"},
+    )
+
+    @ma.validates_schema
+    def _shipment_only_when_shipping(self, data, **kwargs):
+        if data.get("status") == OrderStatus.SHIPPED:
+            return
+        extra = [name for name in ("carrier", "tracking_number") if name in data]
+        if extra:
+            raise ma.ValidationError({name: ["Only when the status is shipped."] for name in extra})
+
+
+class NoteCreateSchema(StrictSchema):
+    """An internal note on an order (staff)."""
+
+    body = ma.fields.String(
+        required=True, validate=[ma.validate.Length(min=1, max=2000), validate_not_blank]
+    )
+
+
+class BulkStatusChangeSchema(StatusChangeSchema):
+    """One status command for many orders (at most ``actions.MAX_BULK_ORDERS`` distinct ids,
+    checked by the use case)."""
+
+    order_ids = ma.fields.List(ma.fields.UUID(), required=True, validate=ma.validate.Length(min=1))
+
+
+class BulkErrorSchema(ma.Schema):
+    """Why one order of a bulk command was refused: the error envelope's code and words."""
+
+    code = ma.fields.String()
+    message = ma.fields.String()
+
+
+class BulkResultSchema(ma.Schema):
+    """One order's outcome: ``ok`` with its new ``status``, or not with the ``error``."""
+
+    order_id = ma.fields.UUID()
+    ok = ma.fields.Boolean()
+    status = ma.fields.Enum(OrderStatus, by_value=True)
+    error = ma.fields.Nested(BulkErrorSchema)
+
+
+class BulkStatusResultSchema(ma.Schema):
+    """Every distinct order of the command, in the order first named."""
+
+    results = ma.fields.List(ma.fields.Nested(BulkResultSchema))
 
 
 class OrderListQuerySchema(PageQuerySchema):
@@ -105,6 +160,14 @@ class OrderListQuerySchema(PageQuerySchema):
     )
     payment_collected = ma.fields.Boolean()
     q = ma.fields.String(validate=ma.validate.Length(min=1, max=200))
+    id = ma.fields.List(
+        ma.fields.UUID(),
+        validate=ma.validate.Length(max=500),
+        metadata={"description": "Only these orders (a selection; repeatable, at most 500)"},
+    )
+    problem = ma.fields.Boolean(
+        metadata={"description": "Rejected, or pending for longer than 10 minutes (or not)"}
+    )
     sort = ma.fields.String(load_default="-created_at")
 
 
@@ -127,18 +190,39 @@ class OrderLineSchema(ma.Schema):
     total_price = money()
 
 
+class ActorSchema(ma.Schema):
+    """Who did something, as a page shows them: name (or email) and role."""
+
+    id = ma.fields.UUID()
+    name = ma.fields.Function(lambda user: user.full_name or user.email)
+    role = ma.fields.Function(lambda user: user.role.value)
+
+
 class HistorySchema(ma.Schema):
-    """One step of an order's status history."""
+    """One step of an order's status history; ``changed_by`` is null for the system (the
+    reservation worker) and for an account since removed."""
 
     old_status = ma.fields.Enum(OrderStatus, by_value=True, allow_none=True)
     new_status = ma.fields.Enum(OrderStatus, by_value=True)
     changed_by_user_id = ma.fields.UUID(allow_none=True)
+    changed_by = ma.fields.Nested(ActorSchema, allow_none=True)
     notes = ma.fields.String(allow_none=True)
     created_at = ma.fields.DateTime()
 
 
+class NoteSchema(ma.Schema):
+    """An internal note on an order, for staff: who wrote it and when."""
+
+    id = ma.fields.UUID()
+    body = ma.fields.String()
+    author = ma.fields.Nested(ActorSchema, allow_none=True)
+    created_at = ma.fields.DateTime()
+
+
 class OrderSchema(ma.Schema):
-    """An order with its lines; ``allowed_statuses`` are the next statuses the caller may set."""
+    """An order with its lines; ``allowed_statuses`` are the next statuses the caller may set.
+    ``carrier`` and ``tracking_number`` are what shipping recorded (null before, or when not
+    given); ``tracking_url`` is the carrier's tracking page for the number."""
 
     id = ma.fields.UUID()
     number = ma.fields.String()
@@ -156,9 +240,17 @@ class OrderSchema(ma.Schema):
     updated_at = ma.fields.DateTime()
     status_updated_at = ma.fields.DateTime()
     status_updated_by = ma.fields.UUID(allow_none=True)
+    carrier = ma.fields.String(allow_none=True)
+    carrier_name = ma.fields.Function(lambda order: carriers.name_of(order.carrier))
+    tracking_number = ma.fields.String(allow_none=True)
+    tracking_url = ma.fields.Function(
+        lambda order: carriers.tracking_url(order.carrier, order.tracking_number)
+    )
 
 
 class OrderDetailSchema(OrderSchema):
-    """An order with its status history (oldest first)."""
+    """An order with its status history (oldest first) and, for staff only, its internal
+    ``notes`` (oldest first); the field is absent for customers."""
 
     history = ma.fields.List(ma.fields.Nested(HistorySchema))
+    notes = ma.fields.List(ma.fields.Nested(NoteSchema), attribute="staff_notes")

@@ -17,6 +17,7 @@ from typing import cast
 
 import sqlalchemy as sa
 
+from oms.audit import service as audit
 from oms.db import transaction
 from oms.errors import NotFoundError, ValidationError
 from oms.extensions import db
@@ -110,6 +111,12 @@ def create(
         )
         session.add(product)
         session.flush()
+        audit.record(
+            "product.created",
+            entity_type="product",
+            entity_id=product.id,
+            after=audit.snapshot(product, audit.PRODUCT_FIELDS),
+        )
         publish_stock(product)
     return product
 
@@ -130,6 +137,7 @@ def update(
     with transaction():
         product = _get_for_update(product_id)
         was_active = product.active
+        before = audit.snapshot(product, audit.PRODUCT_FIELDS)
         if add_units is not None:
             inventory_count = product.inventory_count + add_units
             if inventory_count > MAX_UNITS:
@@ -152,6 +160,13 @@ def update(
             product.inventory_count = inventory_count
         if active is not None:
             product.active = active
+        audit.record_change(
+            "product.updated",
+            entity_type="product",
+            entity_id=product.id,
+            before=before,
+            after=audit.snapshot(product, audit.PRODUCT_FIELDS),
+        )
         if stock_changed:
             publish_stock(product, was_active=was_active)
     return product
@@ -166,10 +181,21 @@ def delete(*, product_id: uuid.UUID | str) -> Product | None:
     with transaction() as session:
         product = _get_for_update(product_id, for_delete=True)
         on_orders = session.scalar(sa.select(sa.exists().where(OrderItem.product_id == product.id)))
+        before = audit.snapshot(product, audit.PRODUCT_FIELDS)
         if not on_orders:
+            audit.record(
+                "product.deleted", entity_type="product", entity_id=product.id, before=before
+            )
             session.delete(product)
             return None
         if product.active:
+            audit.record_change(
+                "product.deactivated",
+                entity_type="product",
+                entity_id=product.id,
+                before=before,
+                after={**before, "active": False},
+            )
             product.active = False
             publish_stock(product, was_active=True)
     return product

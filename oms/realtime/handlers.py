@@ -39,6 +39,7 @@ class Connection:
     user_id: uuid.UUID
     role: UserRole
     token_ids: tuple[str, ...]
+    epoch: int  # the user's session epoch the token was issued in
     expires_at: datetime
     rooms: frozenset[str]
 
@@ -64,7 +65,9 @@ def _authenticate(auth) -> tuple[User, dict]:
         raise ConnectionRefusedError("invalid or expired token") from exc
     if claims.get("type") != "access":
         raise ConnectionRefusedError("an access token is required")
-    if auth_service.is_revoked(token_ids=auth_service.token_ids(claims)):
+    if auth_service.is_revoked(token_ids=auth_service.token_ids(claims)) or (
+        auth_service.is_outdated(claims)
+    ):
         raise ConnectionRefusedError("token revoked")
     try:
         user_id = uuid.UUID(claims["sub"])
@@ -77,8 +80,9 @@ def _authenticate(auth) -> tuple[User, dict]:
 
 
 def invalid_connections(connections: dict[str, Connection]) -> list[str]:
-    """The sids whose token expired or was revoked, or whose user is gone, inactive or has
-    another role now (two queries whatever the number of connections)."""
+    """The sids whose token expired or was revoked, or whose user is gone, inactive, has
+    another role now or ended every session since (two queries whatever the number of
+    connections)."""
     if not connections:
         return []
     now = datetime.now(UTC)
@@ -90,7 +94,7 @@ def invalid_connections(connections: dict[str, Connection]) -> list[str]:
         if (
             c.expires_at <= now
             or revoked.intersection(c.token_ids)
-            or access.get(c.user_id) != (True, c.role)
+            or access.get(c.user_id) != (True, c.role, c.epoch)
         ):
             bad.append(sid)
     return bad
@@ -128,6 +132,7 @@ def on_connect(auth=None):
         user_id=user.id,
         role=user.role,
         token_ids=tuple(auth_service.token_ids(claims)),
+        epoch=claims["ep"],
         expires_at=datetime.fromtimestamp(claims["exp"], UTC),
         rooms=frozenset(rooms),
     )
@@ -143,15 +148,17 @@ def on_disconnect(*_args):
 
 @socketio.on("catch_up")
 def on_catch_up(data=None):
-    """Events after ``{"since": seq}`` that this connection may see (ack reply, oldest first,
-    at most 1000: a client that missed more should refetch state)."""
+    """Events after ``{"since": seq}`` that this connection may see, as the ack
+    ``{"events": [...oldest first], "complete": bool}``; ``complete`` False means the client
+    missed events it cannot be given (too many, or no longer kept) and must refetch state."""
     connection = _connections.get(_sid())
     if connection is None or invalid_connections({_sid(): connection}):
-        return []
+        return {"events": [], "complete": False}
     since = data.get("since") if isinstance(data, dict) else None
+    since = since if isinstance(since, str) and since else None
     try:
-        missed = events.read_since(since if isinstance(since, str) else None)
-    except Exception:  # a malformed seq: answer with nothing rather than an error
-        log.warning("bad catch-up request", extra={"since": str(since)[:100]})
-        return []
-    return [e for e in missed if rooms_for_event(e) & connection.rooms]
+        missed = events.catch_up(since, keep=lambda e: bool(rooms_for_event(e) & connection.rooms))
+    except Exception:  # a malformed seq or Redis away: the client refetches
+        log.warning("catch-up failed", extra={"since": str(since)[:100]})
+        return {"events": [], "complete": False}
+    return {"events": missed.events, "complete": missed.complete}

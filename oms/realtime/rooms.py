@@ -8,6 +8,7 @@ from oms.auth.models import User
 
 STAFF_ROOM = "staff"  # staff and admins: every order and stock event
 CATALOGUE_ROOM = "catalogue"  # everyone logged in: availability of products on sale
+ADMIN_ROOM = "admin"  # admins: notices about the system itself (a webhook endpoint disabled)
 
 
 def customer_room(customer_id: str) -> str:
@@ -25,6 +26,8 @@ def rooms_for_user(user: User) -> set[str]:
     rooms = {user_room(str(user.id)), CATALOGUE_ROOM}
     if user.role in (UserRole.STAFF, UserRole.ADMIN):
         rooms.add(STAFF_ROOM)
+        if user.role == UserRole.ADMIN:
+            rooms.add(ADMIN_ROOM)
     elif user.customer is not None:
         rooms.add(customer_room(str(user.customer.id)))
     return rooms
@@ -41,4 +44,6 @@ def rooms_for_event(event: dict) -> set[str]:
         return {CATALOGUE_ROOM}
     if kind.startswith("export."):
         return {user_room(event["user_id"])}
+    if kind.startswith("webhook."):
+        return {ADMIN_ROOM}
     return {STAFF_ROOM}

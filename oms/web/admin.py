@@ -1,13 +1,15 @@
-"""The admin dashboard: every order (filters in the query string), CSV exports, analytics and
-user management."""
+"""The admin dashboard: every order (filters in the query string), CSV exports, analytics,
+user management and the audit log."""
 
 from __future__ import annotations
 
 from flask import Blueprint, render_template
 
+from oms.audit.service import ENTITY_TYPES
 from oms.auth.enums import UserRole
 from oms.orders.enums import OrderStatus
 from oms.web.guard import page
+from oms.web.staff import pick_list_url
 
 blp = Blueprint("admin", __name__)
 
@@ -15,8 +17,10 @@ blp = Blueprint("admin", __name__)
 @blp.get("")
 @page(UserRole.ADMIN)
 def orders():
-    """Every order: search, filters, sortable columns, cursor pages, CSV export."""
-    return render_template("admin/orders.html", statuses=list(OrderStatus))
+    """Every order in the live table (as on /staff/orders), plus CSV exports."""
+    return render_template(
+        "admin/orders.html", statuses=list(OrderStatus), pick_list_url=pick_list_url()
+    )
 
 
 @blp.get("/analytics")
@@ -31,3 +35,23 @@ def analytics():
 def users():
     """Create staff and admin accounts, change roles, deactivate accounts."""
     return render_template("admin/users.html", roles=list(UserRole))
+
+
+@blp.get("/webhooks")
+@page(UserRole.ADMIN)
+def webhooks():
+    """Webhook endpoints: register, switch on and off, rotate secrets, read and resend
+    deliveries."""
+    from oms.event_catalogue import BY_NAME, WEBHOOK_TYPES
+
+    return render_template(
+        "admin/webhooks.html", event_types=[BY_NAME[name] for name in WEBHOOK_TYPES]
+    )
+
+
+@blp.get("/audit")
+@page(UserRole.ADMIN)
+def audit():
+    """The audit log; its filters live in the query string, so an entity's history is a link
+    (``?entity_type=product&entity_id=...``)."""
+    return render_template("admin/audit.html", entity_types=ENTITY_TYPES)

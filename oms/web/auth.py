@@ -1,11 +1,11 @@
-"""Login, registration and logout pages; the JavaScript calls ``/api/v1/auth/*``, which sets
-and clears the cookies."""
+"""Login, registration, logout, password reset and account pages; the JavaScript calls
+``/api/v1/auth/*``, which sets and clears the cookies."""
 
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 
-from oms.web.guard import page_user, safe_next
+from oms.web.guard import page, page_user, safe_next
 
 blp = Blueprint("auth", __name__)
 
@@ -28,3 +28,16 @@ def register():
 def logout():
     """Logs out (the page's script revokes the session through the API) and offers login."""
     return render_template("auth/logout.html")
+
+
+@blp.get("/password-reset")
+def password_reset():
+    """Ask for a reset link, or (opened from the email, ``#token=...``) set the new password."""
+    return render_template("auth/password_reset.html")
+
+
+@blp.get("/account")
+@page()
+def account():
+    """Change the password; log out on every device."""
+    return render_template("auth/account.html")

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, render_template, request
 
 from oms.auth.access import STAFF_ROLES
+from oms.db import utcnow
+from oms.orders import documents
 from oms.orders.enums import OrderStatus
 from oms.web.guard import current_page_user, page
 from oms.web.order_data import order_detail
@@ -20,6 +22,21 @@ blp = Blueprint("staff", __name__)
 def queue():
     """The live order queue, filterable by status (``?status=placed``)."""
     return render_template("staff/queue.html", statuses=list(OrderStatus))
+
+
+def pick_list_url() -> str | None:
+    """The pick-list print view's path when this app has one (the bulk bar links it)."""
+    paths = {rule.rule for rule in current_app.url_map.iter_rules()}
+    return "/staff/pick-list" if "/staff/pick-list" in paths else None
+
+
+@blp.get("/orders")
+@page(*STAFF_ROLES)
+def orders():
+    """The live order table: saved views, search, bulk actions, keyboard shortcuts."""
+    return render_template(
+        "staff/orders.html", statuses=list(OrderStatus), pick_list_url=pick_list_url()
+    )
 
 
 @blp.get("/orders/new")
@@ -36,6 +53,23 @@ def order(order_id: uuid.UUID):
     return render_template(
         "staff/order.html", order=order_detail(order_id=order_id, user=current_page_user())
     )
+
+
+@blp.get("/orders/<uuid:order_id>/packing-slip")
+@page(*STAFF_ROLES)
+def packing_slip(order_id: uuid.UUID):
+    """The order's packing slip, for paper (print CSS)."""
+    slip = documents.packing_slip(order_id=order_id, actor=current_page_user())
+    return render_template("print/packing_slip.html", **slip, printed_at=utcnow())
+
+
+@blp.get("/pick-list")
+@page(*STAFF_ROLES)
+def pick_list():
+    """One pick list for the orders in ``?ids=<id>,<id>...``: units grouped by product."""
+    ids = documents.parse_ids(request.args.get("ids"))
+    picks = documents.pick_list(order_ids=ids)
+    return render_template("print/pick_list.html", **picks, printed_at=utcnow())
 
 
 @blp.get("/customers")

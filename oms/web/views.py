@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template
 
+from oms import iso_codes
 from oms.auth.enums import UserRole
 from oms.errors import register_error_page
 from oms.web import admin, auth, customer, staff
@@ -21,6 +22,9 @@ blp.register_blueprint(staff.blp, url_prefix="/staff")
 blp.register_blueprint(admin.blp, url_prefix="/admin")
 # Errors on browser routes (an unknown URL included, which no blueprint owns) are HTML pages.
 blp.record_once(lambda state: register_error_page(state.app, render_error_page))
+# The choices of every address form's country select (ISO 3166-1 alpha-2): a global, since the
+# macros are imported without the page's context.
+blp.record_once(lambda state: state.app.jinja_env.globals.update(countries=iso_codes.countries()))
 
 
 @blp.app_context_processor

@@ -113,7 +113,11 @@ def test_refresh_token_is_not_an_access_token(app_ctx, client, auth):
 
 def test_expired_token_is_rejected(app_ctx, client):
     user = make_user()
-    token = create_access_token(identity=str(user.id), expires_delta=timedelta(seconds=-30))
+    token = create_access_token(
+        identity=str(user.id),
+        expires_delta=timedelta(seconds=-30),
+        additional_claims={"sid": "s", "ep": 0},
+    )
     response = client.get("/api/v1/auth/me", headers=_bearer(token))
     assert response.status_code == 401
     assert response.get_json()["error"]["message"] == "The token has expired."

@@ -31,6 +31,7 @@ def test_production_with_secrets_uses_them(monkeypatch):
     monkeypatch.setenv("OMS_ENV", "production")
     monkeypatch.setenv("OMS_SECRET_KEY", "a" * 40)
     monkeypatch.setenv("OMS_JWT_SECRET_KEY", "b" * 40)
+    monkeypatch.setenv("OMS_METRICS_TOKEN", "c" * 40)
     config = load_config()
     assert config["SECRET_KEY"] == "a" * 40
     assert config["JWT_SECRET_KEY"] == "b" * 40

@@ -178,7 +178,7 @@ def test_a_restock_past_the_integer_range_is_a_422(client, staff_headers):
 @pytest.mark.usefixtures("_database")
 def test_a_token_whose_subject_is_not_a_uuid_is_a_401(app, app_ctx, client):
     user = make_user(UserRole.ADMIN)
-    claims = {"sid": "s1", "role": "admin"}
+    claims = {"sid": "s1", "role": "admin", "ep": 0}
     # Socket.IO's test client needs an app without the Redis message queue
     embedded = create_app(make_test_config(OMS_REDIS_URL=None, RATELIMIT_STORAGE_URI="memory://"))
     for subject in ("not-a-uuid", "1" * 100):

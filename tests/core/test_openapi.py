@@ -66,18 +66,29 @@ def test_the_document_is_valid_openapi(client):
     validate(spec)
 
 
+# operations anyone may call (no token): logging in, registering, resetting a password
+PUBLIC = (
+    "/api/v1/auth/login",
+    "/api/v1/auth/register",
+    "/api/v1/auth/password-reset",
+    "/api/v1/auth/password-reset/confirm",
+)
+
+
 def test_login_register_and_refresh_need_no_access_token(client):
     spec = _spec(client)
     auth = spec["paths"]
     assert auth["/api/v1/auth/login"]["post"]["security"] == []
     assert auth["/api/v1/auth/register"]["post"]["security"] == []
+    for path in PUBLIC:
+        assert auth[path]["post"]["security"] == [], path
     refresh = auth["/api/v1/auth/refresh"]["post"]["security"]
     assert {"bearerAuth": []} in refresh
     assert {"refreshCookie": [], "csrfHeader": []} in refresh
     assert "security" not in spec  # no blanket requirement
     # every other operation takes a bearer token or the browser's cookie (with CSRF on changes)
     for path, method, op in _operations(spec):
-        if path in ("/api/v1/auth/login", "/api/v1/auth/register", "/api/v1/auth/refresh"):
+        if path in PUBLIC or path == "/api/v1/auth/refresh":
             continue
         cookie = {"accessCookie": []} if method == "get" else {"accessCookie": [], "csrfHeader": []}
         assert op["security"] == [{"bearerAuth": []}, cookie], (method, path)

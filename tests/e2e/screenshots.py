@@ -25,8 +25,18 @@ SHOTS = [
     ("customer-order", "customer@example.com", "customer-pass-123", "{order}"),
     ("staff", "staff@example.com", "staff-pass-123", "/staff"),
     ("staff-products", "staff@example.com", "staff-pass-123", "/staff/products"),
+    # a shipped order with its carrier, tracking link and an internal note on the timeline
+    ("staff-order", "staff@example.com", "staff-pass-123", "/staff/orders/{order_id}"),
+    (
+        "packing-slip",
+        "staff@example.com",
+        "staff-pass-123",
+        "/staff/orders/{order_id}/packing-slip",
+    ),
+    ("pick-list", "staff@example.com", "staff-pass-123", "/staff/pick-list?ids={pick_ids}"),
     ("admin", "admin@example.com", "admin-pass-123", "/admin"),
-    ("admin-analytics", "admin@example.com", "admin-pass-123", "/admin/analytics"),
+    # the last 7 days against the 7 before
+    ("admin-analytics", "admin@example.com", "admin-pass-123", "/admin/analytics?days=7"),
     ("admin-users", "admin@example.com", "admin-pass-123", "/admin/users"),
     (
         "staff-cancel-dialog",
@@ -34,6 +44,32 @@ SHOTS = [
         "staff-pass-123",
         "/staff",
         lambda page: page.locator('[data-action="cancelled"]').first.click(),
+    ),
+]
+
+
+def _bulk_pick(page) -> None:
+    """Select five orders of mixed statuses (a shift-click range) and pick them: the result
+    lists what was done and what was refused. Each width takes rows of its own."""
+    first = 4 if page.viewport_size["width"] > 500 else 10
+    rows = page.locator("#orders tr[data-order-id]")
+    rows.nth(first).locator(".row-select").click()
+    rows.nth(first + 4).locator(".row-select").click(modifiers=["Shift"])
+    page.locator("#bulk-bar").get_by_role("button", name="Pick", exact=True).click()
+    page.get_by_test_id("bulk-summary").filter(has_text="Picked").wait_for()
+    rows.nth(first + 5).locator(".row-select").click()  # a new selection beside the result
+    page.evaluate("window.scrollTo(0, 0)")
+
+
+SHOTS += [
+    ("staff-orders", "staff@example.com", "staff-pass-123", "/staff/orders"),
+    ("staff-orders-bulk", "staff@example.com", "staff-pass-123", "/staff/orders", _bulk_pick),
+    (
+        "staff-orders-shortcuts",
+        "staff@example.com",
+        "staff-pass-123",
+        "/staff/orders?view=to-pick",
+        lambda page: page.keyboard.press("?"),
     ),
 ]
 CUSTOMERS = [
@@ -55,13 +91,15 @@ CUSTOMERS = [
 ]
 
 
-def build_database(instance: Path) -> str:
-    """A SQLite database with the demo data and three weeks of orders; returns the id of an
-    order of the demo customer, shown on its status page."""
+def build_database(instance: Path) -> dict[str, str]:
+    """A SQLite database with the demo data and three weeks of orders; returns the id of a
+    shipped order of the demo customer (shown on its status page, with a note for staff) and
+    the placed orders a pick list is made of."""
     os.environ["OMS_INSTANCE_DIR"] = str(instance)
     os.environ["OMS_DATABASE_URL"] = f"sqlite:///{instance / 'screens.sqlite3'}"
     os.environ.pop("OMS_REDIS_URL", None)
     os.environ.pop("OMS_BROKER_URL", None)
+    import sqlalchemy as sa
     from flask_migrate import upgrade
 
     from oms import create_app, demo
@@ -114,6 +152,11 @@ def build_database(instance: Path) -> str:
                     actor=staff,
                     status=OrderStatus(step),
                     notes="Customer called to cancel." if step == "cancelled" else None,
+                    **(
+                        {"carrier": "ups", "tracking_number": f"1Z999AA1{n:08d}"}
+                        if step == "shipped"
+                        else {}
+                    ),
                 )
             # spread the orders over three weeks; each step some hours after the one before
             start = now - timedelta(days=rng.uniform(0.2, 20))
@@ -130,8 +173,14 @@ def build_database(instance: Path) -> str:
             db.session.commit()
             if buyer.email == "customer@example.com" and len(paths[n % len(paths)]) == 2:
                 shown = order.id
+        orders.add_note(
+            order_id=shown, actor=staff, body="Customer asked for gift wrap; no invoice in the box."
+        )
+        placed = db.session.scalars(
+            sa.select(Order.id).where(Order.status == OrderStatus.PLACED).limit(8)
+        ).all()
         db.session.remove()
-    return str(shown)
+    return {"order_id": str(shown), "pick_ids": ",".join(str(i) for i in placed)}
 
 
 def take(out: Path, base: str) -> list[Path]:
@@ -185,7 +234,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="oms-screens-") as tmp:
         instance = Path(tmp)
-        order_id = build_database(instance)
+        ids = build_database(instance)
         port = free_port()
         env = {
             **os.environ,
@@ -197,7 +246,7 @@ def main() -> None:
         try:
             global SHOTS
             SHOTS = [
-                (s, e, p, path.format(order=f"/customer/orders/{order_id}"), *rest)
+                (s, e, p, path.format(order=f"/customer/orders/{ids['order_id']}", **ids), *rest)
                 for s, e, p, path, *rest in SHOTS
             ]
             for path in take(out, f"http://127.0.0.1:{port}"):

@@ -14,6 +14,7 @@ pytestmark = pytest.mark.slow
 
 STAFF_PAGES = [
     "/staff",
+    "/staff/orders",
     "/staff/orders/{order}",
     "/staff/orders/new",
     "/staff/customers",

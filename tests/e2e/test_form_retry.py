@@ -99,7 +99,7 @@ def _customer_with_form(open_session, *, quantity: int, stock: int = 10):
     page.get_by_label("Address line 1").fill("1 Harbour Road")
     page.get_by_label("City").fill("Bergen")
     page.get_by_label("Postal code").fill("5003")
-    page.get_by_label("Country").fill("no")
+    page.get_by_label("Country").select_option("NO")
     return shopper, product, customer_id, quantity_field
 
 

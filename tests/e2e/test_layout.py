@@ -13,7 +13,7 @@ from tests.factories import PASSWORD, make_order, make_product, make_user
 
 pytestmark = pytest.mark.slow
 
-PAGES = ["/staff", "/staff/customers", "/staff/products", "/admin", "/admin/users"]
+PAGES = ["/staff", "/staff/orders", "/staff/customers", "/staff/products", "/admin", "/admin/users"]
 
 
 @pytest.fixture

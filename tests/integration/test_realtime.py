@@ -115,11 +115,13 @@ def test_events_reach_exactly_the_rooms_that_may_see_them(app_ctx, worker, web):
         late_alice = sio.Client(reconnection=False)
         late_alice.connect(web, auth={"token": alice_token}, wait_timeout=10)
         try:
-            missed_by_alice = late_alice.call("catch_up", {"since": None}, timeout=10)
-            missed_by_bob = late_bob.call("catch_up", {"since": None}, timeout=10)
+            caught_up_alice = late_alice.call("catch_up", {"since": None}, timeout=10)
+            caught_up_bob = late_bob.call("catch_up", {"since": None}, timeout=10)
         finally:
             late_alice.disconnect()
             late_bob.disconnect()
+        assert caught_up_alice["complete"] is True and caught_up_bob["complete"] is True
+        missed_by_alice, missed_by_bob = caught_up_alice["events"], caught_up_bob["events"]
         assert {e["type"] for e in missed_by_alice} >= {"order.created", "order.status_changed"}
         assert all(e.get("customer_id") in (None, str(alice.customer.id)) for e in missed_by_alice)
         assert [e for e in missed_by_bob if e["type"].startswith("order.")] == []
@@ -131,7 +133,8 @@ def test_events_reach_exactly_the_rooms_that_may_see_them(app_ctx, worker, web):
             after = late_alice.call("catch_up", {"since": first}, timeout=10)
         finally:
             late_alice.disconnect()
-        assert [e["seq"] for e in after] == [e["seq"] for e in missed_by_alice[1:]]
+        assert after["complete"] is True
+        assert [e["seq"] for e in after["events"]] == [e["seq"] for e in missed_by_alice[1:]]
     finally:
         for listener in listeners.values():
             listener.close()
@@ -158,3 +161,75 @@ def test_logout_deactivation_and_demotion_end_live_connections(app_ctx, worker, 
         for listener in (*sockets.values(), bystander):
             if listener.client.connected:
                 listener.close()
+
+
+def _catch_up(web, token, since) -> dict:
+    client = sio.Client(reconnection=False)
+    client.connect(web, auth={"token": token}, wait_timeout=10)
+    try:
+        return client.call("catch_up", {"since": since}, timeout=30)
+    finally:
+        client.disconnect()
+
+
+def test_catch_up_finds_a_customers_event_after_many_unrelated_ones(app_ctx, worker, web):
+    """Finding 3: the server filtered 1,000 raw events by room, so after 600 restocks a
+    customer's own "picked" event was not among what it got."""
+    from oms.orders import actions
+    from oms.products import service as products
+
+    customer, staff = make_user(UserRole.CUSTOMER), make_user(UserRole.STAFF)
+    product = make_product(stock=5)
+    other = make_product(stock=10_000)  # 600 restocks: 1,200 events (counters, availability)
+    token = _login(web, customer)
+    status, order = http(
+        "POST",
+        f"{web}/api/v1/orders",
+        {"items": [{"product_id": str(product.id), "quantity": 1}], "shipping_address": ADDRESS},
+        token,
+    )
+    assert status == 202, order
+    placed = []
+    assert wait_for(
+        lambda: (
+            placed.extend(
+                e
+                for e in _catch_up(web, token, None)["events"]
+                if e.get("order_id") == order["id"] and e.get("new_status") == "placed"
+            )
+            or placed
+        ),
+        20,
+    )
+    since = placed[0]["seq"]
+    for _ in range(600):
+        products.update(product_id=other.id, add_units=1)
+    actions.pick_order(order_id=order["id"], actor=staff)
+
+    caught_up = _catch_up(web, token, since)
+    assert caught_up["complete"] is True
+    assert [
+        (e["type"], e.get("new_status"))
+        for e in caught_up["events"]
+        if e["type"] != "product.availability"  # the placed order's product, on sale
+    ] == [("order.status_changed", "picked")]
+    # staff may see all 1,200 and the pick: more than one answer holds, so they must refetch
+    for_staff = _catch_up(web, _login(web, staff), since)
+    assert for_staff["complete"] is False and len(for_staff["events"]) == 1000
+
+
+def test_catch_up_says_when_the_client_must_refetch(app_ctx, worker, web):
+    from oms import events
+
+    staff = make_user(UserRole.STAFF)
+    token = _login(web, staff)
+    start = events.deliver({"type": "inventory.low_stock", "version": 1})["seq"]
+    for _ in range(1001):  # more than one answer holds
+        events.deliver({"type": "inventory.low_stock", "version": 1})
+    too_many = _catch_up(web, token, start)
+    assert too_many["complete"] is False and len(too_many["events"]) == 1000
+    # a seq the stream no longer holds (trimmed, or Redis restarted empty): events may be lost
+    assert _catch_up(web, token, "1-0")["complete"] is False
+    assert _catch_up(web, token, "not-a-seq") == {"events": [], "complete": False}
+    last = events.deliver({"type": "inventory.low_stock", "version": 1})["seq"]
+    assert _catch_up(web, token, last) == {"events": [], "complete": True}

@@ -63,8 +63,9 @@ def test_an_order_on_one_deployment_is_not_heard_on_the_other(app_ctx, two_deplo
 
         caught_up_first = on_first.client.call("catch_up", {"since": None}, timeout=10)
         caught_up_second = on_second.client.call("catch_up", {"since": None}, timeout=10)
-        assert [e for e in caught_up_first if e.get("order_id") == order["id"]]
-        assert not [e for e in caught_up_second if e.get("order_id") == order["id"]]
+        assert caught_up_first["complete"] and caught_up_second["complete"]
+        assert [e for e in caught_up_first["events"] if e.get("order_id") == order["id"]]
+        assert not [e for e in caught_up_second["events"] if e.get("order_id") == order["id"]]
     finally:
         on_first.close()
         on_second.close()

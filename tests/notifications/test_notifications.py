@@ -112,3 +112,64 @@ def test_development_writes_eml_files(app, app_ctx, tmp_path):
     message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
     assert message["Subject"] == f"Your order {order.number} is confirmed"
     assert message["To"] == customer.email
+
+
+def _strand(key: str, *, minutes_ago: float, claimed_for: float | None = None) -> None:
+    """Make the row look as a lost task leaves it: unsent, last tried ``minutes_ago``."""
+    from datetime import timedelta
+
+    from oms.db import utcnow
+
+    then = utcnow() - timedelta(minutes=minutes_ago)
+    claimed = utcnow() + timedelta(minutes=claimed_for) if claimed_for else None
+    db.session.execute(
+        sa.update(Notification)
+        .where(Notification.dedupe_key == key)
+        .values(sent_at=None, created_at=then, last_attempt_at=then, claimed_until=claimed)
+    )
+    db.session.commit()
+
+
+def test_the_sweep_sends_a_stranded_notification_once(app_ctx, smtp):
+    from datetime import timedelta
+
+    customer = make_user(UserRole.CUSTOMER)
+    order = make_order(customer, [(make_product(stock=3), 1)])
+    key = f"order-status:{order.id}:placed"
+    assert len(smtp.messages) == 1
+    older_than = timedelta(minutes=10)
+
+    _strand(key, minutes_ago=5)  # too recent: its task may still come
+    assert service.resend_unsent(older_than=older_than) == 0
+    _strand(key, minutes_ago=30, claimed_for=2)  # a live lease: another task is sending it
+    assert service.resend_unsent(older_than=older_than) == 0
+    _strand(key, minutes_ago=30)
+    assert service.resend_unsent(older_than=older_than) == 1  # the task runs in-process here
+    db.session.remove()
+    row = db.session.scalars(sa.select(Notification).where(Notification.dedupe_key == key)).one()
+    assert row.sent_at is not None and row.claimed_until is None
+    assert len(smtp.messages) == 2  # the stranded one, sent again (the first send was undone)
+    assert service.resend_unsent(older_than=older_than) == 0  # sent: never again
+
+
+def test_a_mark_lost_after_the_send_is_retried_as_a_mark_alone(app_ctx, smtp, monkeypatch):
+    customer = make_user(UserRole.CUSTOMER)
+    order = make_order(customer, [(make_product(stock=3), 1)])
+    key = f"order-status:{order.id}:placed"
+    _strand(key, minutes_ago=30)
+    before = len(smtp.messages)
+
+    def database_gone(**_kwargs):
+        raise sa.exc.OperationalError("UPDATE", {}, Exception("server closed the connection"))
+
+    real_mark = service.mark_sent
+    monkeypatch.setattr(service, "mark_sent", database_gone)
+    with pytest.raises(service.MarkNotSaved):
+        service.notify_order_status(order_id=order.id, status="placed")
+    assert len(smtp.messages) == before + 1
+    monkeypatch.setattr(service, "mark_sent", real_mark)
+    # the retry of the lease holder only marks; a copy of the task meanwhile sends nothing
+    assert service.notify_order_status(order_id=order.id, status="placed") == "in progress"
+    assert service.notify_order_status(order_id=order.id, status="placed", sent=True) == "sent"
+    assert service.notify_order_status(order_id=order.id, status="placed") == "already sent"
+    assert len(smtp.messages) == before + 1

@@ -140,6 +140,7 @@ def test_compose_file_validates():
         **os.environ,
         "OMS_SECRET_KEY": "x" * 40,
         "OMS_JWT_SECRET_KEY": "y" * 40,
+        "OMS_METRICS_TOKEN": "m" * 40,
         "FLOWER_BASIC_AUTH": "a:b",
     }
     result = subprocess.run([*command, "config"], cwd=ROOT, env=env, capture_output=True, text=True)

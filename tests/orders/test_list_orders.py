@@ -78,7 +78,7 @@ def test_list_envelope_and_default_newest_first(shop, client):
     response = client.get(URL, headers=shop.staff)
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
-    assert set(body) == {"items", "limit", "next_cursor", "has_more"}
+    assert set(body) == {"items", "limit", "next_cursor", "has_more", "count", "count_capped"}
     assert body["limit"] == 25
     assert body["next_cursor"] is None
     assert body["has_more"] is False

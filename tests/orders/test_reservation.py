@@ -65,7 +65,9 @@ def test_rolled_back_transaction_sends_no_task_and_no_event(app_ctx, received):
     order = make_order(customer, [(make_product(stock=3), 1)], status=OrderStatus.PENDING)
     with pytest.raises(RuntimeError), transaction():  # noqa: PT012 (the raise is the rollback)
         outbox.enqueue("inventory.reserve_order", order_id=str(order.id))
-        events.publish("order.created", order_id=str(order.id))
+        events.publish(
+            "inventory.low_stock", product_id=str(order.items[0].product_id), name="x", available=0
+        )
         raise RuntimeError("boom")
     assert received == []
     assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 0

@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PAGES = {
     "/customer": (UserRole.CUSTOMER,),
     "/staff": (UserRole.STAFF, UserRole.ADMIN),
+    "/staff/orders": (UserRole.STAFF, UserRole.ADMIN),
     "/staff/orders/new": (UserRole.STAFF, UserRole.ADMIN),
     "/staff/customers": (UserRole.STAFF, UserRole.ADMIN),
     "/staff/products": (UserRole.STAFF, UserRole.ADMIN),

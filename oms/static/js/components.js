@@ -37,7 +37,9 @@ export function fillOrderCard(card, order, { href, actions } = {}) {
   const link = slot(card, "link");
   link.href = href ? href(order) : `${link.dataset.base}${order.id}`;
   slot(card, "number").textContent = order.number;
-  slot(card, "customer").textContent = order.customer ? ` · ${order.customer.name || order.customer.email}` : "";
+  // a customer's own cards ("My orders") do not repeat their name on every card
+  const own = document.body.dataset.role === "customer";
+  slot(card, "customer").textContent = order.customer && !own ? ` · ${order.customer.name || order.customer.email}` : "";
   slot(card, "items").textContent = `${order.item_count} item${order.item_count === 1 ? "" : "s"}`;
   slot(card, "total").textContent = formatMoney(order.total_amount);
   slot(card, "created").textContent = formatDateTime(order.created_at);

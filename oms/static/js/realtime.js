@@ -3,12 +3,11 @@
 //
 // It shows "Live", "Offline" or "Connecting…" in every [data-live-status] element, reconnects by
 // itself, and after a reconnect asks the server for the events it missed (`catch_up` with the last
-// `seq` it saw). When it cannot know what it missed (no seq seen yet, or too many events), it
-// calls `onResync` so the page refetches its state instead.
+// `seq` it saw). When it cannot know what it missed (no seq seen yet, or the server answers
+// `complete: false`: too many events, or no longer kept), it calls `onResync` so the page
+// refetches its state instead.
 
 import { refresh } from "./api.js";
-
-const CATCH_UP_LIMIT = 1000;
 
 export class LiveUpdates {
   constructor({ onResync } = {}) {
@@ -71,11 +70,11 @@ export class LiveUpdates {
       return;
     }
     this.socket.timeout(10000).emit("catch_up", { since: this.lastSeq }, (error, missed) => {
-      if (error || !Array.isArray(missed) || missed.length >= CATCH_UP_LIMIT) {
+      if (error || !missed || !Array.isArray(missed.events) || missed.complete !== true) {
         this.onResync({ first: false });
         return;
       }
-      for (const event of missed) this.dispatch(event.type, event);
+      for (const event of missed.events) this.dispatch(event.type, event);
     });
   }
 

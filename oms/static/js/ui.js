@@ -8,13 +8,29 @@ export const ACTION_LABELS = {
   placed: "Place", picked: "Pick", shipped: "Ship", delivered: "Deliver", cancelled: "Cancel",
 };
 
-const money = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
-const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+// The shop's currency (OMS_CURRENCY, on <body data-currency>), in the reader's own notation.
+export const CURRENCY = (document.body && document.body.dataset.currency) || "EUR";
+const money = new Intl.NumberFormat(undefined, {
+  style: "currency", currency: CURRENCY, minimumFractionDigits: 2, maximumFractionDigits: 2,
+});
+// with seconds: steps a worker takes within the same minute still read apart
+const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
 const dateOnly = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
 
+/** An amount (a decimal string or a number) in the shop's currency: the one money formatter. */
 export function formatMoney(value) {
-  const number = Number(value);
+  const number = value === null || value === undefined || value === "" ? NaN : Number(value);
   return Number.isFinite(number) ? money.format(number) : "–";
+}
+
+/** Format the server-rendered amounts of a page (`<data data-money value="12.50">`) in place. */
+export function formatMoneyIn(root = document) {
+  for (const node of root.querySelectorAll("[data-money]")) node.textContent = formatMoney(node.getAttribute("value"));
+}
+
+/** Who made a history step or wrote a note: "Sam Staff (staff)", or "System" for the worker. */
+export function formatActor(actor) {
+  return actor ? `${actor.name} (${actor.role})` : "System";
 }
 export function formatDateTime(value) { return value ? dateTime.format(new Date(value)) : ""; }
 export function formatDate(value) { return value ? dateOnly.format(new Date(value)) : ""; }
@@ -218,7 +234,7 @@ export function showErrors(form, error, { prefix = "", place } = {}) {
  *  where a pattern does not match (the browser's "Please match the requested format." does not). */
 export function validationText(field) {
   if (field.validity.patternMismatch && field.title) return field.title;
-  if (field.validity.valueMissing) return "Fill this in.";
+  if (field.validity.valueMissing) return field.tagName === "SELECT" ? "Choose one." : "Fill this in.";
   return field.validationMessage;
 }
 

@@ -1,123 +1,32 @@
-// Every order for admins: search and the API's filters from the query string (deep links),
-// sortable columns, cursor pages, live status changes, and queued CSV exports of the current
-// filter with a live progress bar.
-import { api, getAll } from "../api.js";
-import { statusBadge, updateBadge } from "../components.js";
-import { live } from "../realtime.js";
-import {
-  busy, checkForm, decimalText, el, formatBytes, formatDateTime, formatMoney, showErrors, toast, toastError,
-} from "../ui.js";
+// Every order for admins: the live order table (oms/static/js/order-table.js, as on
+// /staff/orders: views, search, selection and bulk actions, shortcuts) and queued CSV exports
+// of the current filter or of a selection, with a live progress bar.
+import { api } from "../api.js";
+import { OrderTable } from "../order-table.js";
+import { busy, el, formatBytes, formatDateTime, toast, toastError } from "../ui.js";
 
-const params = new URLSearchParams(location.search);
-const form = document.getElementById("filters");
-const tbody = document.getElementById("orders");
-const summary = document.getElementById("orders-summary");
 const jobsBox = document.getElementById("export-jobs");
 const exportButton = document.getElementById("export-button");
-const sort = params.get("sort") || "-created_at";
 const jobs = new Map();
 let pollTimer = null;
 
-// ---- filters: the form shows what the URL says ----
-for (const field of form.elements) {
-  if (!field.name) continue;
-  if (field.type === "checkbox") field.checked = params.getAll(field.name).includes(field.value);
-  else if (params.has(field.name)) field.value = params.get(field.name);
-}
-form.elements.sort.value = sort;
-// On a phone the filters fold away (their count shows on the summary) so the orders come first.
-const active = [...params.keys()].filter((k) => !["sort", "cursor", "limit"].includes(k)).length;
-document.querySelector("[data-role=active-filters]").textContent = active ? `(${active} active)` : "";
-if (window.matchMedia("(max-width: 767px)").matches) document.getElementById("filter-box").open = false;
-form.querySelector(".filters > [data-form-error]").style.gridColumn = "1 / -1";
-form.addEventListener("submit", (event) => {
-  // checked here, in words (the browser's own bubble says "Please match the requested format.")
-  if (!checkForm(form)) { event.preventDefault(); return; }
-  for (const name of ["total_min", "total_max"]) form.elements[name].value = decimalText(form.elements[name].value);
-  // leave empty fields out of the URL, so links stay short
-  for (const field of form.elements) if (field.name && field.type !== "checkbox" && !field.value) field.disabled = true;
-});
-
-function nextDay(date) {
-  const d = new Date(`${date}T00:00:00Z`);
-  d.setUTCDate(d.getUTCDate() + 1);
-  return d.toISOString().slice(0, 10);
-}
-
-/** The API's filters from the URL (the same ones for the list and for an export). */
-function filters() {
-  const result = {};
-  const statuses = params.getAll("status");
-  if (statuses.length) result.status = statuses;
-  for (const name of ["q", "total_min", "total_max", "payment_collected", "customer_id", "product_id"]) {
-    if (params.get(name)) result[name] = params.get(name);
-  }
-  for (const name of ["total_min", "total_max"]) if (result[name]) result[name] = decimalText(result[name]);
-  if (params.get("created_from")) result.created_from = `${params.get("created_from")}T00:00:00Z`;
-  // "created to" is inclusive on the page; the API's bound is exclusive
-  if (params.get("created_to")) result.created_to = `${nextDay(params.get("created_to"))}T00:00:00Z`;
-  if (result.payment_collected) result.payment_collected = result.payment_collected === "true";
-  return result;
-}
-
-// ---- sortable columns ----
-for (const th of document.querySelectorAll("th[data-sort]")) {
-  const key = th.dataset.sort;
-  const link = th.querySelector("a");
-  const current = sort.replace(/^-/, "") === key;
-  const descending = sort.startsWith("-");
-  const next = new URLSearchParams(location.search);
-  next.set("sort", current && descending ? key : `-${key}`);
-  next.delete("cursor");
-  link.href = `?${next}`;
-  // aria-sort belongs on the column header (on a link it is not allowed)
-  th.setAttribute("aria-sort", current ? (descending ? "descending" : "ascending") : "none");
-  link.setAttribute("aria-label", `Sort by ${link.textContent}${current ? (descending ? ", now newest or largest first" : ", now oldest or smallest first") : ""}`);
-}
-
-// ---- the table ----
-function row(order) {
-  return el("tr", { "data-order-id": order.id },
-    el("td", { class: "nowrap" }, el("a", { href: `/staff/orders/${order.id}` }, order.number)),
-    el("td", { class: "nowrap" }, formatDateTime(order.created_at)),
-    el("td", {}, order.customer ? order.customer.name : ""),
-    el("td", { class: "num hide-sm" }, order.item_count),
-    el("td", { class: "num", "data-cell": "total" }, formatMoney(order.total_amount)),
-    el("td", { class: "hide-sm" }, order.payment_collected ? "Collected" : "Open"),
-    el("td", { "data-cell": "status" }, statusBadge(order.status)),
-    el("td", { class: "nowrap hide-sm", "data-cell": "status_updated_at" }, formatDateTime(order.status_updated_at)));
-}
-
-async function load() {
+/** Queue an export of `filters` (the listing's; `{id: [...]}` for a selection). */
+async function queueExport(filters) {
   try {
-    const page = await api.get("/api/v1/orders", {
-      ...filters(), sort, limit: params.get("limit") || 25, cursor: params.get("cursor"),
-    });
-    tbody.replaceChildren(...page.items.map(row));
-    if (!page.items.length) tbody.append(el("tr", {}, el("td", { colspan: 8, class: "empty" }, "No orders match these filters.")));
-    const first = document.getElementById("first-page");
-    const next = document.getElementById("next-page");
-    const nextParams = new URLSearchParams(location.search);
-    nextParams.set("cursor", page.next_cursor || "");
-    next.href = `?${nextParams}`;
-    next.hidden = !page.next_cursor;
-    const firstParams = new URLSearchParams(location.search);
-    firstParams.delete("cursor");
-    first.href = `?${firstParams}`;
-    first.hidden = !params.get("cursor");
-    summary.textContent = `${page.items.length} order${page.items.length === 1 ? "" : "s"} on this page${page.has_more ? ", more on the next" : ""}.`;
+    const job = await api.post("/api/v1/reports/exports", filters);
+    remember(job);
+    const seen = early.get(job.id);
+    early.delete(job.id);
+    if (seen) remember(seen);
+    toast("Export queued. The progress bar follows it live.", "success");
+    // the real state at once: it may have finished while the 202 was on its way
+    api.get(`/api/v1/reports/exports/${job.id}`).then(remember).catch(() => {});
   } catch (error) {
-    if (error.status === 422) {
-      // each of the server's messages on its filter, with the filters unfolded to show them
-      document.getElementById("filter-box").open = true;
-      showErrors(form, error);
-      summary.textContent = "Some filters are not valid; they are marked above.";
-      tbody.replaceChildren();
-    } else toastError(error, "Could not load the orders.");
-  } finally {
-    tbody.removeAttribute("aria-busy");
+    toastError(error, "Could not queue the export.");
   }
 }
+
+const table = new OrderTable({ onExport: queueExport });
 
 // ---- exports ----
 const STATUS_TEXT = { queued: "Queued", running: "Running", finished: "Finished", failed: "Failed", cancelled: "Cancelled" };
@@ -190,20 +99,7 @@ function schedulePoll() {
   }, document.body.dataset.live === "live" ? 5000 : 2000);
 }
 
-exportButton.addEventListener("click", () => busy(exportButton, async () => {
-  try {
-    const job = await api.post("/api/v1/reports/exports", filters());
-    remember(job);
-    const seen = early.get(job.id);
-    early.delete(job.id);
-    if (seen) remember(seen);
-    toast("Export queued. The progress bar follows it live.", "success");
-    // the real state at once: it may have finished while the 202 was on its way
-    api.get(`/api/v1/reports/exports/${job.id}`).then(remember).catch(() => {});
-  } catch (error) {
-    toastError(error, "Could not queue the export.");
-  }
-}));
+exportButton.addEventListener("click", () => busy(exportButton, () => queueExport(table.filters())));
 
 async function loadJobs() {
   try {
@@ -217,26 +113,11 @@ async function loadJobs() {
   }
 }
 
-async function loadProductFilter() {
-  const select = form.querySelector("[data-role=product-filter]");
-  try {
-    const products = await getAll("/api/v1/products");
-    select.append(...products.map((p) => el("option", { value: p.id }, p.name)));
-    select.value = params.get("product_id") || "";
-  } catch (error) { /* the filter still works from the URL */ }
-}
-
-load();
+table.load();
 loadJobs();
-loadProductFilter();
+table.loadProductFilter();
 
-live({ onResync: ({ first }) => { if (!first) { load(); loadJobs(); } } })
-  .on("order.status_changed", (event) => {
-    const tr = tbody.querySelector(`[data-order-id="${event.order_id}"]`);
-    if (!tr) return;
-    updateBadge(tr.querySelector(".badge"), event.new_status);
-    tr.querySelector("[data-cell=status_updated_at]").textContent = formatDateTime(event.at);
-  })
+table.startLive({ onResync: ({ first }) => { if (!first) loadJobs(); } })
   .on("export.progress", (event) => {
     const known = jobs.get(event.job_id);
     if (!known) {

@@ -28,7 +28,8 @@ function row(user) {
     el("td", {}, el("div", { class: "actions" }, self ? null : el("button", {
       type: "button", class: "secondary outline", "aria-label": `${user.is_active ? "Deactivate" : "Reactivate"} ${name}`,
       onclick: (e) => toggle(user, e.currentTarget),
-    }, user.is_active ? "Deactivate" : "Reactivate"))));
+    }, user.is_active ? "Deactivate" : "Reactivate"),
+    el("a", { href: `/admin/audit?entity_type=user&entity_id=${user.id}`, "aria-label": `History of ${name}` }, "History"))));
 }
 
 function replaceRow(user) {

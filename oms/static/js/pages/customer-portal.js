@@ -3,6 +3,7 @@
 import { IdempotentSubmission, api, getAll } from "../api.js";
 import { ProductSelector, actionButtons, fillOrderCard, orderCard } from "../components.js";
 import { live } from "../realtime.js";
+import { reorderButton } from "../reorder.js";
 import {
   STATUS_LABELS, busy, checkForm, clearErrors, el, formValues, openDialog, showErrors, toast, toastError,
 } from "../ui.js";
@@ -61,6 +62,7 @@ function card(order) {
   return orderCard(order, {
     actions: (o) => [
       ...actionButtons(o, cancel, { only: ["cancelled"] }),
+      ...(o.status === "pending" ? [] : [reorderButton(o)]),
       el("a", { href: `/customer/orders/${o.id}`, "aria-label": `Follow order ${o.number}` }, "Follow"),
     ],
   });
@@ -88,6 +90,7 @@ function replace(order) {
   if (existing) fillOrderCard(existing, order, {
     actions: (o) => [
       ...actionButtons(o, cancel, { only: ["cancelled"] }),
+      ...(o.status === "pending" ? [] : [reorderButton(o)]),
       el("a", { href: `/customer/orders/${o.id}`, "aria-label": `Follow order ${o.number}` }, "Follow"),
     ],
   });

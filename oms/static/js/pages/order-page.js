@@ -3,9 +3,10 @@
 import { api } from "../api.js";
 import { actionButtons, renderTimeline, updateBadge } from "../components.js";
 import { live } from "../realtime.js";
+import { reorderButton } from "../reorder.js";
 import {
-  STATUS_LABELS, busy, el, formatAddress, formatDateTime, formatMoney, openDialog,
-  pageData, toast, toastError,
+  STATUS_LABELS, busy, checkForm, clearErrors, el, formValues, formatActor, formatAddress,
+  formatDateTime, formatMoney, openDialog, pageData, showErrors, toast, toastError,
 } from "../ui.js";
 
 let order = pageData("order-data");
@@ -26,22 +27,71 @@ function render() {
   $("address").textContent = formatAddress(order.shipping_address);
   $("created").textContent = formatDateTime(order.created_at);
   const actions = actionButtons(order, act);
+  // a customer orders the same items again in one click
+  if (!isStaff && order.status !== "pending") actions.push(reorderButton(order));
   $("actions").replaceChildren(...(actions.length ? actions : [el("span", { class: "muted" },
     ["delivered", "cancelled", "rejected"].includes(order.status) ? "This order is closed." : "")]));
+  renderShipment();
   const history = $("history");
   if (history) {
-    history.replaceChildren(...order.history.map((entry) => el("tr", {},
+    // status steps and internal notes (staff only) on one timeline, oldest first
+    const steps = order.history.map((entry) => ({ at: entry.created_at, row: el("tr", { "data-kind": "status" },
       el("td", { class: "nowrap" }, formatDateTime(entry.created_at)),
       el("td", {}, entry.old_status ? `${STATUS_LABELS[entry.old_status]} → ` : "", STATUS_LABELS[entry.new_status]),
-      el("td", {}, entry.changed_by_user_id ? "user" : "system"),
-      el("td", {}, entry.notes || ""))));
+      el("td", {}, formatActor(entry.changed_by)),
+      el("td", {}, entry.notes || "")) }));
+    const notes = (order.notes || []).map((note) => ({ at: note.created_at, row: el("tr", { "data-kind": "note" },
+      el("td", { class: "nowrap" }, formatDateTime(note.created_at)),
+      el("td", {}, el("span", { class: "note-tag" }, "Internal note")),
+      el("td", {}, formatActor(note.author)),
+      el("td", { class: "note-body" }, note.body)) }));
+    history.replaceChildren(...[...steps, ...notes]
+      .sort((a, b) => new Date(a.at) - new Date(b.at)).map((item) => item.row));
   }
   const payment = document.getElementById("payment-collected");
   if (payment) payment.checked = Boolean(order.payment_collected);
 }
 
+/** The carrier, tracking number and its link, once the order has shipped. */
+function renderShipment() {
+  const panel = $("shipment-panel");
+  if (!panel) return;
+  const shipped = ["shipped", "delivered"].includes(order.status);
+  panel.hidden = !shipped;
+  if (!shipped) return;
+  const box = $("shipment");
+  if (!order.carrier && !order.tracking_number) {
+    box.replaceChildren(el("p", { class: "muted" }, "Shipped without a carrier or tracking number."));
+    return;
+  }
+  const number = order.tracking_url
+    ? el("a", { href: order.tracking_url, target: "_blank", rel: "noopener noreferrer", "data-testid": "tracking-link" },
+      order.tracking_number, el("span", { class: "visually-hidden" }, " (opens the carrier's tracking page)"))
+    : (order.tracking_number || "–");
+  box.replaceChildren(el("dl", { class: "facts" },
+    el("dt", {}, "Carrier"), el("dd", { "data-testid": "carrier" }, order.carrier_name || "–"),
+    el("dt", {}, "Tracking number"), el("dd", {}, number)));
+}
+
+/** Ship from the order page: the dialog asks for the carrier and tracking number. */
+async function ship(current, button) {
+  const dialog = document.getElementById("ship-dialog");
+  await openDialog(dialog, {
+    onSubmit: async (values) => {
+      order = await api.patch(`/api/v1/orders/${current.id}/status`, { status: "shipped", ...values });
+      render();
+      toast(`Order ${order.number}: ${STATUS_LABELS[order.status]}.`, "success");
+    },
+  });
+  button.focus();
+}
+
 async function act(current, status, button) {
   let notes;
+  if (status === "shipped" && document.getElementById("ship-dialog")) {
+    await ship(current, button);
+    return;
+  }
   if (status === "cancelled") {
     const values = await openDialog(document.getElementById("cancel-dialog"));
     if (!values) return;
@@ -66,6 +116,25 @@ async function reload() {
   } catch (error) {
     toastError(error, "Could not refresh the order.");
   }
+}
+
+const noteForm = document.getElementById("note-form");
+if (noteForm) {
+  noteForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(noteForm);
+    if (!checkForm(noteForm)) return;
+    await busy(noteForm.querySelector("[type=submit]"), async () => {
+      try {
+        await api.post(`/api/v1/orders/${order.id}/notes`, formValues(noteForm));
+        noteForm.reset();
+        toast("Note added.", "success");
+        await reload();
+      } catch (error) {
+        if (error.status === 422) showErrors(noteForm, error); else toastError(error);
+      }
+    });
+  });
 }
 
 const payment = document.getElementById("payment-collected");

@@ -40,6 +40,7 @@ function row(customer) {
     el("td", {}, el("div", { class: "actions" },
       el("button", { type: "button", class: "secondary outline", "aria-label": `Edit ${name}`, onclick: () => edit(customer) }, "Edit"),
       el("a", { href: `/staff?status=all&customer_id=${customer.id}`, "aria-label": `Orders of ${name}` }, "Orders"),
+      isAdmin ? el("a", { href: `/admin/audit?entity_type=customer&entity_id=${customer.id}`, "aria-label": `History of ${name}` }, "History") : null,
       isAdmin ? el("button", { type: "button", class: "secondary outline", "aria-label": `Delete ${name}`, onclick: (e) => remove(customer, e.currentTarget) }, "Delete") : null)));
 }
 

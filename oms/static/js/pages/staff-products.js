@@ -37,7 +37,10 @@ function row(product) {
       el("button", {
         type: "button", class: "secondary outline", "aria-label": `${product.active ? "Deactivate" : "Activate"} ${product.name}`,
         onclick: (e) => toggle(product.id, e.currentTarget),
-      }, product.active ? "Deactivate" : "Activate"))));
+      }, product.active ? "Deactivate" : "Activate"),
+      document.body.dataset.role === "admin"
+        ? el("a", { href: `/admin/audit?entity_type=product&entity_id=${product.id}`, "aria-label": `History of ${product.name}` }, "History")
+        : null)));
   return tr;
 }
 
