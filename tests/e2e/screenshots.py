@@ -38,6 +38,10 @@ SHOTS = [
     # the last 7 days against the 7 before
     ("admin-analytics", "admin@example.com", "admin-pass-123", "/admin/analytics?days=7"),
     ("admin-users", "admin@example.com", "admin-pass-123", "/admin/users"),
+    ("admin-webhooks", "admin@example.com", "admin-pass-123", "/admin/webhooks"),
+    # the demo's logins and changes, newest first
+    ("admin-audit", "admin@example.com", "admin-pass-123", "/admin/audit"),
+    ("account", "customer@example.com", "customer-pass-123", "/account"),
     (
         "staff-cancel-dialog",
         "staff@example.com",
