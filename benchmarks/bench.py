@@ -111,6 +111,15 @@ def wait_decided(timeout: float) -> int:
             time.sleep(0.2)
 
 
+def settle(timeout: float, what: str) -> None:
+    """After a scenario's load: every accepted order decided within ``timeout`` and the stock
+    counters true, or the run fails."""
+    undecided = wait_decided(timeout)
+    if undecided:
+        raise CorrectnessError(f"{undecided} {what} still pending after {timeout:.0f} s")
+    check_stock()
+
+
 def check_stock() -> None:
     """No unit oversold: every product's reserved count is the units of its placed and picked
     orders, and within its stock (the schema's checks hold it too)."""
@@ -160,12 +169,7 @@ def intake(settings: Settings, logs: Path, tmp: Path) -> list[Row]:
             seconds=settings.seconds,
             args=[str(tokens), str(products)],
         )
-        undecided = wait_decided(120)
-        if undecided:
-            raise CorrectnessError(f"{undecided} accepted orders still pending after 120 s")
-        check_stock()
-        with stack.engine().connect() as conn:
-            conn.execute(sa.text("DELETE FROM orders WHERE status = 'pending'"))
+        settle(120, "accepted orders")
         burst = load.run_burst(
             running.url,
             tokens,
@@ -174,10 +178,7 @@ def intake(settings: Settings, logs: Path, tmp: Path) -> list[Row]:
             lines=3,
             connections=CONNECTIONS,
         )
-        undecided = wait_decided(300)
-        if undecided:
-            raise CorrectnessError(f"{undecided} burst orders still pending after 300 s")
-        check_stock()
+        settle(300, "burst orders")
     refused = {s: n for s, n in http["statuses"].items() if s != 202}
     rows = [
         Row(
@@ -254,10 +255,7 @@ def flash_sale(settings: Settings, logs: Path, tmp: Path) -> list[Row]:
             lines=1,
             connections=CONNECTIONS,
         )
-        undecided = wait_decided(300)
-        if undecided:
-            raise CorrectnessError(f"{undecided} flash-sale orders still pending")
-        check_stock()
+        settle(300, "flash-sale orders")
     with stack.engine().connect() as conn:
         sold = conn.execute(
             sa.text(

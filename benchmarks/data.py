@@ -8,7 +8,6 @@ which pick rows by number; they live only in the benchmark's database.
 from __future__ import annotations
 
 import json
-import uuid
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -119,21 +118,12 @@ def placed_orders(count: int, *, status: str = "placed") -> list[str]:
 def tokens(role: str, limit: int | None = None) -> list[str]:
     """Access tokens of the users with ``role``, signed as the stack's web process checks
     them (the same production secrets)."""
-    import os
-
-    from oms import create_app
     from oms.auth.enums import UserRole
     from oms.auth.models import User
     from oms.auth.tokens import issue_tokens
     from oms.extensions import db
 
-    saved = dict(os.environ)
-    os.environ.update(stack.env())
-    try:
-        app = create_app()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    app = stack.production_app()
     with app.app_context():
         query = sa.select(User).where(User.role == UserRole(role)).order_by(User.email)
         if limit:
@@ -151,7 +141,3 @@ def write_lines(path: Path, values: list[str]) -> Path:
     """One value per line, for the wrk scripts to read."""
     path.write_text("\n".join(values) + "\n")
     return path
-
-
-def new_key() -> str:
-    return uuid.uuid4().hex

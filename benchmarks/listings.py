@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import http.client
 import json
-import os
 import time
 import urllib.parse
 
@@ -32,16 +31,8 @@ QUERIES = {
 def load(orders: int) -> None:
     """``orders`` orders through benchmarks.export_orders' loader, and one staff login."""
     from benchmarks import export_orders
-    from oms import create_app
 
-    saved = dict(os.environ)
-    os.environ.update(stack.env())
-    try:
-        app = create_app()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-    with app.app_context():
+    with stack.production_app().app_context():
         export_orders.load(orders)
     with stack.engine().begin() as conn:
         conn.execute(

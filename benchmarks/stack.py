@@ -9,6 +9,7 @@ how production runs the web tier is what the next ``make bench`` measures.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import platform
 import re
@@ -179,10 +180,26 @@ class Stack:
             process.stop()
 
 
+def production_app(overrides: dict | None = None, **extra_env: str):
+    """The app in this process, configured as the stack's processes are (same secrets, same
+    database), for issuing tokens and loading data with the app's own code."""
+    from oms import create_app
+
+    saved = dict(os.environ)
+    os.environ.update(env(**extra_env))
+    try:
+        return create_app(overrides)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 # ---- the database ----
 
 
+@functools.cache
 def engine() -> sa.Engine:
+    """The harness's own engine on the benchmark's database (one pool for the whole run)."""
     return sa.create_engine(DATABASE_URL, pool_size=4)
 
 

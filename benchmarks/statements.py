@@ -9,7 +9,6 @@ production run in the relay and the worker.
 
 from __future__ import annotations
 
-import os
 import random
 import uuid
 
@@ -21,16 +20,13 @@ from benchmarks import data, stack
 def count_per_order(orders: int) -> dict:
     """Average statements per accepted order: ``request`` (up to the placement's commit),
     ``worker`` (dispatch and reservation) and ``total``."""
-    from oms import create_app
     from oms.extensions import db
 
-    saved = dict(os.environ)
-    os.environ.update(stack.env(OMS_REDIS_URL="", OMS_BROKER_URL="memory://"))
-    try:
-        app = create_app({"CELERY": {"broker_url": "memory://", "task_always_eager": True}})
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    app = stack.production_app(
+        {"CELERY": {"broker_url": "memory://", "task_always_eager": True}},
+        OMS_REDIS_URL="",
+        OMS_BROKER_URL="memory://",
+    )
     tokens = data.tokens("customer", limit=10)
     products = data.product_ids()
     client = app.test_client()
