@@ -5,10 +5,13 @@ change it tells of (:func:`queue_order_status`), so it exists even when its task
 task first claims the row (a lease, committed), then sends, then marks it sent: while the
 lease holds no other copy sends, a sent row is never sent again, and a mark that fails after
 the mail server accepted is retried as a mark alone (``sent=True``), never as a second send.
+The acceptance is also noted in Redis (:func:`_note_mailed`), so a database that stays away
+longer than the lease does not make the sweep's copy send again: it finds the note and marks.
 The beat sweep (:func:`resend_unsent`) queues again the rows left unsent, unclaimed and untried
 for ``OMS_NOTIFICATION_RESEND_MINUTES`` (a killed worker, a Redis restarted without
-persistence). Only a process killed between the mail server's acceptance and the mark can
-send one message twice; the ``X-OMS-Key`` header names it for the receiver.
+persistence). Only a process killed between the mail server's acceptance and the note, or
+PostgreSQL and Redis both gone at that moment, can send one message twice; the ``X-OMS-Key``
+header names it for the receiver.
 A failing mail server only delays the message; the order was committed long before.
 """
 
@@ -21,6 +24,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
 
+import redis
 import sqlalchemy as sa
 from flask import current_app
 
@@ -36,6 +40,7 @@ from oms.orders import carriers
 from oms.orders.enums import OrderStatus
 from oms.orders.models import Order
 from oms.outbox import service as outbox
+from oms.redis_store import redis_client, redis_key
 from workflows.order_lifecycle import NOTIFY_CUSTOMER
 
 log = logging.getLogger("oms.notifications")
@@ -103,6 +108,32 @@ def queue_order_status(order: Order, status: OrderStatus) -> None:
     outbox.enqueue(tasks.SEND_ORDER_STATUS, order_id=str(order.id), status=status.value)
 
 
+MAILED_NOTE_SECONDS = 7 * 24 * 3600  # longer than any mark retry or sweep
+
+
+def _note_mailed(key: str) -> None:
+    """The mail server accepted ``key``: note it in Redis before the row is marked, for the
+    case where the mark cannot reach the database until after the lease ran out."""
+    client = redis_client()
+    if client is None:
+        return
+    try:
+        client.set(redis_key("notifications", "mailed", key), 1, ex=MAILED_NOTE_SECONDS)
+    except redis.RedisError:
+        log.warning("mailed note not stored in Redis", extra={"key": key})
+
+
+def _was_mailed(key: str) -> bool:
+    """Whether an earlier attempt's acceptance was noted (:func:`_note_mailed`)."""
+    client = redis_client()
+    if client is None:
+        return False
+    try:
+        return bool(client.exists(redis_key("notifications", "mailed", key)))
+    except redis.RedisError:
+        return False
+
+
 class MarkNotSaved(Exception):
     """The mail server accepted the message but the row could not be marked sent: retry
     the mark alone (``sent=True``), never the send."""
@@ -139,6 +170,9 @@ def _claim(order_id: uuid.UUID, status: OrderStatus, lease: timedelta) -> _Claim
             return "already sent"
         if notification.claimed_until is not None and notification.claimed_until > now:
             return "in progress"  # another copy holds the lease
+        if notification.attempts and _was_mailed(key):  # accepted; only the mark was lost
+            notification.sent_at, notification.claimed_until = now, None
+            return "already sent"
         notification.claimed_until = now + lease
         notification.last_attempt_at = now
         notification.attempts += 1
@@ -191,6 +225,7 @@ def notify_order_status(
         log.warning("notification not sent", extra={"key": claimed.message["X-OMS-Key"]})
         _release(claimed.notification_id, f"{exc.__class__.__name__}: {exc}")
         raise
+    _note_mailed(claimed.message["X-OMS-Key"])
     try:
         mark_sent(order_id=order_id, status=status)
     except Exception as exc:  # the database went away after the mail server accepted
@@ -267,6 +302,9 @@ def notify_password_reset(*, reset_id: uuid.UUID) -> str:
             return "in progress"
         if notification.sent_at is not None:
             return "already sent"
+        if notification.attempts and _was_mailed(key):  # accepted; the commit was lost
+            notification.sent_at = utcnow()
+            return "already sent"
         minutes = current_app.config["OMS_PASSWORD_RESET_MINUTES"]
         notification.last_attempt_at = utcnow()  # the row stays locked while it is sent
         message = EmailMessage()
@@ -292,6 +330,7 @@ def notify_password_reset(*, reset_id: uuid.UUID) -> str:
         failure = None
         try:
             mailer.send(message)
+            _note_mailed(key)
             notification.sent_at = utcnow()
             notification.last_error = None
         except (smtplib.SMTPException, OSError) as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -114,12 +115,16 @@ def test_development_writes_eml_files(app, app_ctx, tmp_path):
     assert message["To"] == customer.email
 
 
-def _strand(key: str, *, minutes_ago: float, claimed_for: float | None = None) -> None:
-    """Make the row look as a lost task leaves it: unsent, last tried ``minutes_ago``."""
-    from datetime import timedelta
-
+def _strand(
+    key: str, *, minutes_ago: float, claimed_for: float | None = None, undo_send: bool = True
+) -> None:
+    """Make the row look as a lost task leaves it: unsent, last tried ``minutes_ago``; with
+    ``undo_send`` the mail server never accepted it either (its note in Redis is gone)."""
     from oms.db import utcnow
+    from oms.redis_store import redis_client, redis_key
 
+    if undo_send:
+        redis_client().delete(redis_key("notifications", "mailed", key))
     then = utcnow() - timedelta(minutes=minutes_ago)
     claimed = utcnow() + timedelta(minutes=claimed_for) if claimed_for else None
     db.session.execute(
@@ -131,8 +136,6 @@ def _strand(key: str, *, minutes_ago: float, claimed_for: float | None = None) -
 
 
 def test_the_sweep_sends_a_stranded_notification_once(app_ctx, smtp):
-    from datetime import timedelta
-
     customer = make_user(UserRole.CUSTOMER)
     order = make_order(customer, [(make_product(stock=3), 1)])
     key = f"order-status:{order.id}:placed"
@@ -173,3 +176,29 @@ def test_a_mark_lost_after_the_send_is_retried_as_a_mark_alone(app_ctx, smtp, mo
     assert service.notify_order_status(order_id=order.id, status="placed", sent=True) == "sent"
     assert service.notify_order_status(order_id=order.id, status="placed") == "already sent"
     assert len(smtp.messages) == before + 1
+
+
+def test_a_mark_still_missing_when_the_lease_runs_out_is_not_sent_again(app_ctx, smtp, monkeypatch):
+    """The database stays away longer than the lease: the sweep's copy of the task finds the
+    row unsent and unclaimed, but the mail server had accepted it: it marks, never resends."""
+    customer = make_user(UserRole.CUSTOMER)
+    order = make_order(customer, [(make_product(stock=3), 1)])
+    key = f"order-status:{order.id}:placed"
+    _strand(key, minutes_ago=30)
+    before = len(smtp.messages)
+
+    def database_gone(**_kwargs):
+        raise sa.exc.OperationalError("UPDATE", {}, Exception("server closed the connection"))
+
+    real_mark = service.mark_sent
+    monkeypatch.setattr(service, "mark_sent", database_gone)
+    with pytest.raises(service.MarkNotSaved):
+        service.notify_order_status(order_id=order.id, status="placed")
+    monkeypatch.setattr(service, "mark_sent", real_mark)
+    assert len(smtp.messages) == before + 1
+    # the lease ran out and the row looks untried for long; the mail server has the message
+    _strand(key, minutes_ago=30, undo_send=False)
+    assert service.resend_unsent(older_than=timedelta(minutes=10)) == 1  # runs in-process
+    assert len(smtp.messages) == before + 1
+    row = db.session.scalars(sa.select(Notification).where(Notification.dedupe_key == key)).one()
+    assert row.sent_at is not None

@@ -176,6 +176,7 @@ def test_the_notification_sweep_sends_a_stranded_reset_email_once(app_ctx, clien
     """Beat's resend_unsent (issue 10 finding 4) knows password-reset rows, not only orders."""
     from oms.notifications import service as notifications
     from oms.notifications.models import Notification
+    from oms.redis_store import redis_client, redis_key
 
     user = make_user()
     client.post("/api/v1/auth/password-reset", json={"email": user.email})
@@ -185,6 +186,8 @@ def test_the_notification_sweep_sends_a_stranded_reset_email_once(app_ctx, clien
         session.execute(
             sa.update(Notification).values(sent_at=None, created_at=then, last_attempt_at=then)
         )
+        for key in session.scalars(sa.select(Notification.dedupe_key)):
+            redis_client().delete(redis_key("notifications", "mailed", key))
     assert notifications.resend_unsent(older_than=timedelta(minutes=10)) == 1
     assert len(outbox_mail) == 2 and outbox_mail[-1]["To"] == user.email
     assert notifications.resend_unsent(older_than=timedelta(minutes=10)) == 0
