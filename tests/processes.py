@@ -248,3 +248,32 @@ class TcpRelay:
         for sock in (source, target):
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
+
+
+class Supervised:
+    """A worker process restarted whenever it exits, as compose's ``restart: unless-stopped``
+    does: a Celery worker exits ("Unrecoverable error", a kombu bug) when Redis restarts
+    while it holds unacknowledged messages."""
+
+    def __init__(self, env: dict, folder: Path, **options):
+        self.env, self.folder, self.options, self.restarts = env, folder, options, 0
+        self.process = start_worker(env, folder / "worker-0.log", **options)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.5):
+            if self.process.popen.poll() is not None:
+                self.restarts += 1
+                log = self.folder / f"worker-{self.restarts}.log"
+                self.process = start_worker(self.env, log, **self.options)
+
+    def log(self) -> str:
+        """The log of the worker running now."""
+        return self.process.log()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(90)
+        self.process.stop()

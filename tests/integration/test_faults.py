@@ -41,6 +41,7 @@ from tests.integration.conftest import http
 from tests.processes import (
     BIN,
     Process,
+    Supervised,
     free_port,
     stack_env,
     start_beat,
@@ -72,30 +73,6 @@ def start_gunicorn(env: dict, log_path: Path, port: int) -> Process:
 
     assert wait_for(up, 60) and web.popen.poll() is None, web.log()
     return web
-
-
-class Supervised:
-    """A worker process restarted whenever it exits, as compose's ``restart: unless-stopped``
-    does: a Celery worker exits ("Unrecoverable error", a kombu bug) when Redis restarts
-    while it holds unacknowledged messages."""
-
-    def __init__(self, env: dict, folder: Path):
-        self.env, self.folder, self.restarts = env, folder, 0
-        self.process = start_worker(env, folder / "worker-0.log")
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._watch, daemon=True)
-        self._thread.start()
-
-    def _watch(self) -> None:
-        while not self._stop.wait(0.5):
-            if self.process.popen.poll() is not None:
-                self.restarts += 1
-                self.process = start_worker(self.env, self.folder / f"worker-{self.restarts}.log")
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(90)
-        self.process.stop()
 
 
 class Burst:

@@ -22,12 +22,12 @@ from tests.factories import ADDRESS, PASSWORD, make_product, make_user
 from tests.integration.conftest import http, http_raw, order_statuses, wait_until_decided
 from tests.processes import (
     PrivateRedis,
+    Supervised,
     TcpRelay,
     free_port,
     stack_env,
     start_beat,
     start_web,
-    start_worker,
     wait_for,
 )
 
@@ -96,7 +96,9 @@ def test_orders_keep_coming_in_while_redis_is_down(app_ctx, tmp_path):
         OMS_PENDING_SWEEP_SECONDS="2",
         OMS_INSTANCE_DIR=str(tmp_path),
     )
-    worker = start_worker(env, tmp_path / "worker.log")
+    # as compose runs it (restart: unless-stopped): a kombu bug makes a worker that holds
+    # unacknowledged messages exit now and then when Redis goes away under it
+    worker = Supervised(env, tmp_path)
     beat = start_beat(env, tmp_path / "beat.log")
     web = start_web(env, tmp_path / "web.log", port := free_port())
     base = f"http://127.0.0.1:{port}"
@@ -143,7 +145,7 @@ def test_orders_keep_coming_in_while_redis_is_down(app_ctx, tmp_path):
         assert during > 0  # requests were answered while Redis was down
         assert statuses.count(202) > 0
         accepted = {b["id"] for s, b in answers if s == 202}
-        assert wait_until_decided(timeout=90) == 0, order_statuses()
+        assert wait_until_decided(timeout=90) == 0, (order_statuses(), worker.log()[-3000:])
         counts = order_statuses()
         assert sum(counts.values()) == len(accepted)
     finally:
