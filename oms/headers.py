@@ -4,7 +4,8 @@ The Content-Security-Policy allows only the app's own files: no inline script or
 script lives in ``oms/static/js``, every style in ``oms/static/css``; inline ``style``
 attributes are refused too), no plugins, no framing, forms and ``<base>`` only to this site.
 ``connect-src 'self'`` covers the API's ``fetch`` and Socket.IO (polling and the WebSocket:
-CSP 3 matches ``ws:``/``wss:`` on the same host to ``'self'``). ``img-src`` allows ``data:``
+CSP 3 matches ``ws:``/``wss:`` on the same host to ``'self'``); a socket process on another
+origin (``OMS_SOCKET_URL``) is added to it. ``img-src`` allows ``data:``
 for the empty favicon and the images the vendored CSS and Swagger UI embed as data URLs.
 """
 
