@@ -201,18 +201,18 @@ def place_order(
             shipping_address=address,
             status_updated_by=actor.id,
             items=order_items,
+            # in memory too: the response shows it without reading it back
+            history=[
+                OrderStatusHistory(
+                    old_status=None,
+                    new_status=OrderStatus.PENDING,
+                    changed_by_user_id=actor.id,
+                    notes="Order received.",
+                )
+            ],
         )
         session.add(order)
         session.flush()
-        session.add(
-            OrderStatusHistory(
-                order_id=order.id,
-                old_status=None,
-                new_status=OrderStatus.PENDING,
-                changed_by_user_id=actor.id,
-                notes="Order received.",
-            )
-        )
         outbox.enqueue(tasks.RESERVE_ORDER, order_id=str(order.id))
         order_events.order_saved("order.created", order, actor)
         session.flush()
