@@ -54,8 +54,10 @@ task_ignore_result = True
 timezone = "UTC"
 enable_utc = True
 broker_connection_retry_on_startup = True
-worker_send_task_events = True
-task_send_sent_event = True
+# No task events unless someone watches: each costs a publish per task state. Flower turns
+# them on in every worker when it starts (and keeps them on while it runs).
+worker_send_task_events = False
+task_send_sent_event = False
 
 
 def beat_schedule_for(

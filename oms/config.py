@@ -337,6 +337,9 @@ def load_config(overrides: dict | None = None) -> dict:
             webhook_seconds=_env_float("OMS_WEBHOOKS_SWEEP_SECONDS", 15.0),
         ),
         # Customer email: SMTP when OMS_SMTP_URL is set, else .eml files in OMS_MAIL_DIR.
+        # A reservation task decides up to this many of the oldest pending orders with its own
+        # in one transaction: a burst is decided at the batch rate (1 = one order per task).
+        "OMS_RESERVE_BATCH": _env_int("OMS_RESERVE_BATCH", 50),
         "OMS_SMTP_URL": _env("OMS_SMTP_URL"),
         "OMS_SMTP_TIMEOUT": _env_int("OMS_SMTP_TIMEOUT", 10),
         "OMS_MAIL_FROM": _env("OMS_MAIL_FROM", "Orders <orders@example.com>"),

@@ -6,10 +6,11 @@ import uuid
 
 import sqlalchemy as sa
 from celery import shared_task
+from flask import current_app
 
 from oms import tasks
 from oms.errors import ConflictError
-from oms.orders import actions, queries
+from oms.orders import actions
 from oms.orders.enums import OrderStatus
 
 # Transient database trouble (connection lost, failover, lock storms) is retried with backoff.
@@ -26,12 +27,11 @@ TRANSIENT = (sa.exc.OperationalError, sa.exc.InterfaceError, ConflictError)
     max_retries=10,
 )
 def reserve_order(self, order_id: str) -> str | None:
-    """Reserve stock for one pending order (placed or rejected); a second run changes nothing."""
-    key = uuid.UUID(order_id)
-    decided = actions.reserve_orders(order_ids=[key], limit=1)
-    if decided:
-        return decided[0][1].value
-    status = queries.status_of(order_id=key)
+    """Reserve stock for a pending order (placed or rejected), deciding the oldest pending
+    orders with it in one batch (``OMS_RESERVE_BATCH``); a second run changes nothing."""
+    status = actions.reserve_with_backlog(
+        order_id=uuid.UUID(order_id), batch_size=current_app.config["OMS_RESERVE_BATCH"]
+    )
     if status == OrderStatus.PENDING:
         # Another transaction holds the order row (an edit, or another worker): try again soon.
         raise self.retry(countdown=1)

@@ -21,7 +21,6 @@ from flask_jwt_extended.exceptions import JWTDecodeError
 from oms.auth import service
 from oms.auth.models import User
 from oms.errors import error_response
-from oms.extensions import db
 
 # Claims every token of ours carries and the app relies on: expiry, user, kind, revocation
 # ids (the token's and its login session's), the issue time (the session's revocation
@@ -69,11 +68,8 @@ def register_jwt_callbacks(jwt: JWTManager) -> None:
 
     @jwt.user_lookup_loader
     def _load_user(_header, payload):
-        try:
-            user_id = uuid.UUID(payload["sub"])
-        except (KeyError, TypeError, ValueError, AttributeError):
-            return None  # a subject that names no user: the token is refused (401)
-        user = db.session.get(User, user_id)
+        # the revocation check just read the user (flask-jwt-extended calls it first)
+        user = g.pop("token_holder", None) or service.token_holder(payload)[0]
         if user is None or not user.is_active:
             return None
         g.current_user_id = user.id
@@ -82,9 +78,9 @@ def register_jwt_callbacks(jwt: JWTManager) -> None:
 
     @jwt.token_in_blocklist_loader
     def _is_revoked(_header, payload) -> bool:
-        return service.is_revoked(token_ids=service.token_ids(payload)) or service.is_outdated(
-            payload
-        )
+        user, revoked = service.token_holder(payload)
+        g.token_holder = user
+        return revoked
 
     def _unauthenticated(message: str):
         return error_response(401, "authentication_error", message)

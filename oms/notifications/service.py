@@ -27,6 +27,7 @@ from email.message import EmailMessage
 import redis
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import joinedload, selectinload
 
 from oms import tasks
 from oms.auth import resets
@@ -38,7 +39,7 @@ from oms.notifications import mailer
 from oms.notifications.models import Notification
 from oms.orders import carriers
 from oms.orders.enums import OrderStatus
-from oms.orders.models import Order
+from oms.orders.models import Order, OrderItem
 from oms.outbox import service as outbox
 from oms.redis_store import redis_client, redis_key
 from workflows.order_lifecycle import NOTIFY_CUSTOMER
@@ -149,20 +150,33 @@ def _claim(order_id: uuid.UUID, status: OrderStatus, lease: timedelta) -> _Claim
     """Take the lease on the row (committed before anything is sent), or say why not."""
     key = _key(order_id, status)
     with transaction() as session:
-        order = session.get(Order, order_id)
+        # what the message shows, in three queries (not one per line's product)
+        order = session.get(
+            Order,
+            order_id,
+            options=[
+                joinedload(Order.customer),
+                selectinload(Order.items).joinedload(OrderItem.product),
+                selectinload(Order.history),
+            ],
+        )
         if order is None or status not in NOTIFY_CUSTOMER:
             return "skipped"
-        # rows queued before the row was written with the change (or by hand) are made here
-        session.execute(
-            insert_or_ignore(Notification)
-            .values(**_row_values(order, status))
-            .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        )
-        notification = session.scalars(
+        locked = (
             sa.select(Notification)
             .where(Notification.dedupe_key == key)
             .with_for_update(skip_locked=True)
-        ).one_or_none()
+        )
+        notification = session.scalars(locked).one_or_none()
+        if notification is None:
+            # a row queued before rows were written with the change (or by hand) is made here;
+            # if it exists and another copy holds its lock, nothing is inserted
+            session.execute(
+                insert_or_ignore(Notification)
+                .values(**_row_values(order, status))
+                .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            )
+            notification = session.scalars(locked).one_or_none()
         now = utcnow()
         if notification is None:
             return "in progress"  # another copy is claiming it right now

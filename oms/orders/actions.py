@@ -201,18 +201,18 @@ def place_order(
             shipping_address=address,
             status_updated_by=actor.id,
             items=order_items,
+            # in memory too: the response shows it without reading it back
+            history=[
+                OrderStatusHistory(
+                    old_status=None,
+                    new_status=OrderStatus.PENDING,
+                    changed_by_user_id=actor.id,
+                    notes="Order received.",
+                )
+            ],
         )
         session.add(order)
         session.flush()
-        session.add(
-            OrderStatusHistory(
-                order_id=order.id,
-                old_status=None,
-                new_status=OrderStatus.PENDING,
-                changed_by_user_id=actor.id,
-                notes="Order received.",
-            )
-        )
         outbox.enqueue(tasks.RESERVE_ORDER, order_id=str(order.id))
         order_events.order_saved("order.created", order, actor)
         session.flush()
@@ -596,3 +596,17 @@ def reserve_orders(
             decided.append((order.id, order.status))
         inventory.publish_changed(changed.values())
     return decided
+
+
+def reserve_with_backlog(*, order_id: uuid.UUID, batch_size: int) -> OrderStatus | None:
+    """The reservation task's use case: decide the oldest pending orders, up to
+    ``batch_size``, in one transaction (a burst is decided at the batch's rate and the later
+    tasks find their orders decided), then ``order_id`` on its own if the batch did not
+    reach it. Returns its status now: still ``pending`` when another transaction holds it."""
+    for decided_id, status in reserve_orders(limit=batch_size):
+        if decided_id == order_id:
+            return status
+    decided = reserve_orders(order_ids=[order_id], limit=1)
+    if decided:
+        return decided[0][1]
+    return queries.status_of(order_id=order_id)

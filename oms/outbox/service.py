@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import cast
 
@@ -23,6 +24,19 @@ from oms.outbox.models import OutboxMessage
 log = logging.getLogger("oms.outbox")
 
 
+@dataclass(frozen=True)
+class _Committed:
+    """What dispatch needs of a committed message, kept in memory: no read of it again."""
+
+    message: OutboxMessage
+    task: str
+    kwargs: dict
+
+    @property
+    def id(self) -> int:
+        return cast(tuple, sa.inspect(self.message).identity)[0]
+
+
 def enqueue(task: str, **kwargs) -> OutboxMessage:
     """Record ``task(**kwargs)`` in the current transaction; send it once that commits.
 
@@ -34,54 +48,40 @@ def enqueue(task: str, **kwargs) -> OutboxMessage:
     if "outbox" not in local:
         pending = local["outbox"] = []
         after_commit(lambda: _dispatch_committed(pending), priority=1)
-    local["outbox"].append(message)
+    local["outbox"].append(_Committed(message, task, kwargs))
     return message
 
 
-def _dispatch_committed(messages: list[OutboxMessage]) -> None:
+def _dispatch_committed(messages: list[_Committed]) -> None:
     """After-commit dispatch: the change is durable, so a failure here (database or broker
     gone) is logged and left to the relay, never turned into an error for the caller."""
     try:
-        # the ids from the identity map: no refresh of the committed (expired) rows
-        dispatch(message_ids=[cast(tuple, sa.inspect(m).identity)[0] for m in messages])
+        dispatch(messages)
     except Exception:
         db.session.rollback()
         log.exception("outbox dispatch failed; the relay will send the messages")
 
 
-def _send(message: OutboxMessage) -> bool:
-    """Hand one message to Celery; False if the broker refused it. Records the attempt on the
-    row; the caller commits.
-
-    In the embedded default the task runs in this process once the caller's transaction has
-    committed (:func:`_run_in_process`)."""
-    celery = current_app.extensions["celery"]
-    task = celery.tasks[message.task]
-    if celery.conf.task_always_eager:
-        after_commit(functools.partial(_run_in_process, message.id, message.task, message.kwargs))
-        return True
-    message.attempts += 1
+def _publish(task: str, kwargs: dict) -> str | None:
+    """Hand one task to the broker; the error text if the broker refused it."""
     try:
-        task.apply_async(kwargs=message.kwargs, retry=False)
+        current_app.extensions["celery"].tasks[task].apply_async(kwargs=kwargs, retry=False)
     except (BrokerError, ConnectionError, OSError) as exc:
-        message.last_error = f"{exc.__class__.__name__}: {exc}"[:500]
-        log.warning(
-            "broker refused task", extra={"task": message.task, "error": message.last_error}
-        )
-        return False
-    message.sent_at = utcnow()
-    return True
+        error = f"{exc.__class__.__name__}: {exc}"[:500]
+        log.warning("broker refused task", extra={"task": task, "error": error})
+        return error
+    return None
 
 
 def _run_in_process(message_id: int, task_name: str, kwargs: dict) -> None:
     """Embedded default: run the task here, then record the attempt (a crash in between leaves
     the row to the relay; tasks are safe to run twice).
 
-    It runs outside the transaction that found the message: the task opens a session of its
-    own (another app context), which must not wait for a second pool connection while this
-    thread holds one, nor, on SQLite, for the write lock this thread holds. Its failure is the
-    task's business (as it would be on a worker) and never reaches the request that committed
-    the change."""
+    It runs after the transaction that wrote or found the message: the task opens a session
+    of its own (another app context), which must not wait for a second pool connection while
+    this thread holds one, nor, on SQLite, for the write lock this thread holds. Its failure
+    is the task's business (as it would be on a worker) and never reaches the request that
+    committed the change."""
     result = current_app.extensions["celery"].tasks[task_name].apply(kwargs=kwargs, throw=False)
     values = {"attempts": OutboxMessage.attempts + 1, "sent_at": utcnow()}
     if result.failed():
@@ -95,20 +95,39 @@ def _run_in_process(message_id: int, task_name: str, kwargs: dict) -> None:
         )
 
 
-def dispatch(*, message_ids: list[int]) -> int:
-    """Send these messages now, right after their commit; returns how many were sent.
+def dispatch(messages: list[_Committed]) -> int:
+    """Send these just-committed messages; returns how many were sent.
 
-    The rows are not locked while sending: in the embedded default the tasks run right here,
-    after this transaction, in sessions and transactions of their own."""
-    if not message_ids:
+    The rows are not read again: the tasks go to the broker from memory and one UPDATE records
+    them sent (a broker that refuses one leaves it and the rest to the relay). In the embedded
+    default the tasks run right here, each after the other, in transactions of their own."""
+    if not messages:
         return 0
+    if current_app.extensions["celery"].conf.task_always_eager:
+        for committed in messages:
+            _run_in_process(committed.id, committed.task, committed.kwargs)
+        return len(messages)
+    sent: list[int] = []
+    error = None
+    for committed in messages:
+        error = _publish(committed.task, committed.kwargs)
+        if error is not None:
+            break  # the broker is down: the rest would fail too
+        sent.append(committed.id)
     with transaction() as session:
-        messages = session.scalars(
-            sa.select(OutboxMessage)
-            .where(OutboxMessage.id.in_(message_ids), OutboxMessage.sent_at.is_(None))
-            .order_by(OutboxMessage.id)
-        ).all()
-        return sum(_send(message) for message in messages)
+        if sent:
+            session.execute(
+                sa.update(OutboxMessage)
+                .where(OutboxMessage.id.in_(sent))
+                .values(sent_at=utcnow(), attempts=OutboxMessage.attempts + 1)
+            )
+        if error is not None:
+            session.execute(
+                sa.update(OutboxMessage)
+                .where(OutboxMessage.id == messages[len(sent)].id)
+                .values(attempts=OutboxMessage.attempts + 1, last_error=error)
+            )
+    return len(sent)
 
 
 def relay(*, limit: int = 500, min_age_seconds: float = 2.0) -> int:
@@ -125,10 +144,19 @@ def relay(*, limit: int = 500, min_age_seconds: float = 2.0) -> int:
             .limit(limit)
             .with_for_update(skip_locked=True)
         ).all()
+        eager = current_app.extensions["celery"].conf.task_always_eager
         sent = 0
         for message in messages:
-            if not _send(message):
+            if eager:  # after this transaction, which holds the rows' locks
+                run = functools.partial(_run_in_process, message.id, message.task, message.kwargs)
+                after_commit(run)
+                sent += 1
+                continue
+            message.attempts += 1
+            message.last_error = _publish(message.task, message.kwargs)
+            if message.last_error is not None:
                 break  # the broker is down: the rest would fail too
+            message.sent_at = utcnow()
             sent += 1
         return sent
 

@@ -66,16 +66,10 @@ def _authenticate(auth) -> tuple[User, dict]:
         raise ConnectionRefusedError("invalid or expired token") from exc
     if claims.get("type") != "access":
         raise ConnectionRefusedError("an access token is required")
-    if auth_service.is_revoked(token_ids=auth_service.token_ids(claims)) or (
-        auth_service.is_outdated(claims)
-    ):
+    user, revoked = auth_service.token_holder(claims)
+    if revoked:
         raise ConnectionRefusedError("token revoked")
-    try:
-        user_id = uuid.UUID(claims["sub"])
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise ConnectionRefusedError("invalid token") from exc
-    user = auth_service.get_active(user_id=user_id)
-    if user is None:
+    if user is None or not user.is_active:
         raise ConnectionRefusedError("account inactive")
     return user, claims
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 import shutil
 import subprocess
@@ -33,6 +34,17 @@ def _get(url: str, auth: str | None = None) -> int:
         return error.code
     except OSError:
         return 0
+
+
+def _flower_tasks(port: int, auth: str) -> list[dict]:
+    """The tasks Flower has seen (from the workers' task events)."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/tasks?limit=100")
+    request.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return list(json.load(response).values())
+    except OSError:
+        return []
 
 
 # What a newcomer's shell has: no venv on PATH (the Makefile must find its own executables).
@@ -124,6 +136,19 @@ def test_make_stack_runs_an_order_through_web_worker_beat_and_flower(tmp_path):
         ), stack.log()[-3000:]
         assert _get(f"http://127.0.0.1:{flower_port}/") == 401
         assert _get(f"http://127.0.0.1:{flower_port}/", "ops:wrong") == 401
+
+        # workers send no task events until Flower turns them on: it does, and sees the tasks
+        def flower_saw_a_reservation() -> bool:
+            status, _ = http("POST", f"{base}/api/v1/orders", order_body, token)
+            assert status == 202
+            names = {t.get("name") for t in _flower_tasks(flower_port, "ops:secret-pass")}
+            return "inventory.reserve_order" in names
+
+        order_body = {
+            "items": [{"product_id": product["id"], "quantity": 1}],
+            "shipping_address": ADDRESS,
+        }
+        assert wait_for(flower_saw_a_reservation, 60, interval=2), stack.log()[-3000:]
     finally:
         if listener is not None:
             listener.close()

@@ -69,10 +69,11 @@ def test_id_filter_lists_a_selection(desk, client):
 
 def test_problem_view_is_rejected_or_pending_too_long(desk, client):
     customer, product, headers = desk
+    make_order(customer, [(product, 1)])  # placed: fine
     rejected = order_in(OrderStatus.REJECTED, customer, make_product(stock=5))
+    # last: a reservation task decides the oldest pending orders with its own
     stuck = make_order(customer, [(product, 1)], status=OrderStatus.PENDING)
     fresh = make_order(customer, [(product, 1)], status=OrderStatus.PENDING)
-    make_order(customer, [(product, 1)])  # placed: fine
     db.session.execute(
         sa.update(Order)
         .where(Order.id == stuck.id)
