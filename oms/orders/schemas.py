@@ -117,7 +117,11 @@ class NoteCreateSchema(StrictSchema):
 
 class BulkStatusChangeSchema(StatusChangeSchema):
     """One status command for many orders (at most ``actions.MAX_BULK_ORDERS`` distinct ids,
-    checked by the use case)."""
+    checked by the use case). No carrier or tracking number: those name one parcel, so they
+    are given per order (``PATCH /orders/:id/status``) and refused here as unknown fields."""
+
+    class Meta(StatusChangeSchema.Meta):
+        exclude = ("carrier", "tracking_number")
 
     order_ids = ma.fields.List(ma.fields.UUID(), required=True, validate=ma.validate.Length(min=1))
 

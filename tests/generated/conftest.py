@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.generated import fuzz_stats
+from tests.generated import fuzz_stats, requests_by_role
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
@@ -11,3 +11,6 @@ def pytest_terminal_summary(terminalreporter) -> None:
             f"generated tests: {fuzz_stats['requests']} API requests, "
             f"{fuzz_stats['steps']} state-machine steps"
         )
+    if requests_by_role:
+        roles = ", ".join(f"{role} {count}" for role, count in sorted(requests_by_role.items()))
+        terminalreporter.write_line(f"API requests by role: {roles}")

@@ -141,6 +141,12 @@ def test_duplicates_are_done_once_and_answered_once(desk, client):
         ({"order_ids": [str(uuid.uuid4())], "status": "lost"}, "status"),
         ({"order_ids": [str(uuid.uuid4())], "status": "picked", "notes": "x" * 1001}, "notes"),
         ({"order_ids": [str(uuid.uuid4())], "status": "picked", "carrier_pigeon": 1}, None),
+        # a carrier and tracking number name one parcel: not part of a bulk command (once a 500)
+        ({"order_ids": [str(uuid.uuid4())], "status": "shipped", "carrier": "dhl"}, "carrier"),
+        (
+            {"order_ids": [str(uuid.uuid4())], "status": "shipped", "tracking_number": "1Z9"},
+            "tracking_number",
+        ),
     ],
 )
 def test_bad_bodies_are_a_422_naming_the_field(desk, client, body, field):

@@ -1,0 +1,146 @@
+"""Schemathesis over the app's own API document, as a customer, as staff and as an admin.
+
+Every operation of ``/api/v1/openapi.json`` gets generated requests, valid ones and ones that
+break the document's input rules (negative mode), sent through the Flask test client to the
+real app on PostgreSQL and Redis, with a bearer token from a real login of each role. Checks:
+
+- ``not_a_server_error``: no 5xx, whatever the input;
+- ``status_code_conformance``, ``content_type_conformance``, ``response_schema_conformance``:
+  the status is documented and the body is the documented schema for it;
+- ``negative_data_rejection``: a request the document forbids is refused with a 4xx (the
+  promise of docs/SECURITY.md's input rules).
+
+The test config's rate limits apply (``tests/conftest.py``: 10,000 per minute for every limit,
+the limiter itself running on the test Redis), as for every other test: nothing is switched off.
+Bounded for ``make test`` (``EXAMPLES`` per operation and role); ``OMS_LONG_FUZZ=1`` runs more
+(``OMS_SCHEMATHESIS_EXAMPLES`` sets it exactly). Requests are counted in ``fuzz_stats``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.config._checks import NegativeDataRejectionConfig
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from oms import create_app
+from oms.auth.enums import UserRole
+from tests.conftest import make_test_config
+from tests.factories import PASSWORD, make_order, make_product, make_user
+from tests.generated import fuzz_stats, requests_by_role
+
+LONG = os.environ.get("OMS_LONG_FUZZ") == "1"
+EXAMPLES = int(os.environ.get("OMS_SCHEMATHESIS_EXAMPLES", "100" if LONG else "10"))
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+]
+# Operations that end the login session they are called with: each call gets a login of its
+# own, so the role's token keeps working for the other operations.
+SESSION_ENDING = {
+    ("POST", "/api/v1/auth/logout"),
+    ("POST", "/api/v1/auth/logout-all"),
+    ("POST", "/api/v1/auth/password"),
+}
+
+
+def _load_schema():
+    """The document as the app serves it (no database needed to render it)."""
+    document = create_app(make_test_config()).test_client().get("/api/v1/openapi.json")
+    schema = schemathesis.openapi.from_dict(document.get_json())
+    # A refusal is any documented 4xx: the app also refuses a body over OMS_MAX_BODY_BYTES
+    # (413) and a URL over the server's limit (414) before reading what is in it.
+    rejection = schema.config.checks.negative_data_rejection
+    schema.config.checks.negative_data_rejection = NegativeDataRejectionConfig(
+        expected_statuses=[*rejection.expected_statuses, "413", "414"]
+    )
+    return schema
+
+
+SCHEMA = _load_schema()
+OPERATIONS = {op.label: op for op in (result.ok() for result in SCHEMA.get_all_operations())}
+
+
+class Login:
+    """Bearer headers of a user of one role, from real logins through the API."""
+
+    def __init__(self, app, role: UserRole):
+        self.app = app
+        self.role = role.value
+        with app.app_context():
+            user = make_user(role)
+            owner = user if role == UserRole.CUSTOMER else make_user(UserRole.CUSTOMER)
+            product = make_product(stock=100)
+            order = make_order(owner, [(product, 1)])
+            self._email = user.email
+            # Real ids for path parameters, so requests also reach existing rows, not only 404s.
+            self.known = {
+                "user_id": str(user.id),
+                "product_id": str(product.id),
+                "order_id": str(order.id),
+                "customer_id": str(order.customer_id),
+            }
+        self.standing = self.fresh()
+
+    def fresh(self) -> dict:
+        response = self.app.test_client().post(
+            "/api/v1/auth/login", json={"email": self._email, "password": PASSWORD}
+        )
+        assert response.status_code == 200, response.get_json()
+        return {"Authorization": f"Bearer {response.get_json()['access_token']}"}
+
+    def call_and_validate(self, case) -> None:
+        """Send the case with this role's token and run the checks on its response."""
+        key = (case.method.upper(), case.operation.path)
+        headers = self.fresh() if key in SESSION_ENDING else self.standing
+        if "Authorization" in (case.headers or {}):
+            headers = {}  # the case tries a token of its own
+        fuzz_stats["requests"] += 1
+        requests_by_role[self.role] += 1
+        case.call_and_validate(app=self.app, headers=headers, checks=CHECKS)
+
+
+def _strategy(operation, known: dict):
+    """Valid and invalid requests; with the seeded rows' ids too where the path takes ids."""
+    strategies = [
+        operation.as_strategy(GenerationMode.POSITIVE),
+        operation.as_strategy(GenerationMode.NEGATIVE),
+    ]
+    names = {param.name for param in operation.path_parameters}
+    if names and names <= known.keys():
+        ids = {name: known[name] for name in names}
+        strategies.append(operation.as_strategy(GenerationMode.POSITIVE, path_parameters=ids))
+    return st.one_of(strategies)
+
+
+@pytest.mark.parametrize("label", sorted(OPERATIONS))
+@pytest.mark.parametrize("role", list(UserRole), ids=lambda role: role.value)
+def test_api_document(app, role, label):
+    login = Login(app, role)
+
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        database=None,
+        derandomize=not LONG,
+    )
+    @given(case=_strategy(OPERATIONS[label], login.known))
+    def run(case):
+        login.call_and_validate(case)
+
+    run()
