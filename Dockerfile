@@ -1,4 +1,4 @@
-# One image for web, worker, beat and flower; the command picks the role.
+# One image for web (API), socket, worker, beat and flower; the command picks the role.
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 WORKDIR /app
@@ -8,7 +8,7 @@ COPY workers ./workers
 COPY workflows ./workflows
 COPY migrations ./migrations
 COPY templates ./templates
-COPY celery_config.py wsgi.py ./
+COPY celery_config.py wsgi.py socket_wsgi.py gunicorn_api.conf.py gunicorn_socket.conf.py ./
 RUN pip install --no-cache-dir .
-EXPOSE 5000
-CMD ["gunicorn", "--bind", "0.0.0.0:5000", "--worker-class", "gthread", "--workers", "1", "--threads", "32", "--limit-request-line", "8190", "wsgi:app"]
+EXPOSE 5000 5001
+CMD ["gunicorn", "-c", "gunicorn_api.conf.py", "--bind", "0.0.0.0:5000", "wsgi:app"]

@@ -10,6 +10,8 @@ FLASK  := $(BIN)/flask --app wsgi
 # assignments, so only the command line overrides them (csh sets HOST to the machine's name).
 HOST = 127.0.0.1
 PORT = 5000
+# `make stack`'s Socket.IO process; pages served on PORT connect to it (OMS_SOCKET_URL).
+SOCKET_PORT = 5001
 
 # `make stack`: the production topology without Docker, against a local PostgreSQL and Redis.
 STACK_DATABASE_URL ?= postgresql+psycopg2://postgres@127.0.0.1:5432/oms
@@ -19,7 +21,10 @@ STACK_FLOWER_AUTH  ?= ops:ops-pass-123
 STACK_ENV = PATH="$(abspath $(BIN)):$$PATH" \
             OMS_DATABASE_URL=$${OMS_DATABASE_URL:-$(STACK_DATABASE_URL)} \
             OMS_REDIS_URL=$${OMS_REDIS_URL:-$(STACK_REDIS_URL)} \
-            FLOWER_BASIC_AUTH=$${FLOWER_BASIC_AUTH:-$(STACK_FLOWER_AUTH)}
+            FLOWER_BASIC_AUTH=$${FLOWER_BASIC_AUTH:-$(STACK_FLOWER_AUTH)} \
+            OMS_SOCKET_PORT=$(SOCKET_PORT) \
+            OMS_SOCKET_URL=$${OMS_SOCKET_URL:-http://$(HOST):$(SOCKET_PORT)} \
+            OMS_SOCKET_ALLOWED_ORIGINS=$${OMS_SOCKET_ALLOWED_ORIGINS:-http://$(HOST):$(PORT)}
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,7 +48,7 @@ stack: $(VENV)/.installed
 	$(STACK_ENV) $(FLASK) database create
 	$(STACK_ENV) $(FLASK) db upgrade
 	$(STACK_ENV) $(FLASK) demo load
-	@echo "web http://$(HOST):$(PORT)  flower http://127.0.0.1:5555 ($${FLOWER_BASIC_AUTH:-$(STACK_FLOWER_AUTH)})"
+	@echo "web http://$(HOST):$(PORT) (Socket.IO on $(SOCKET_PORT))  flower http://127.0.0.1:5555 ($${FLOWER_BASIC_AUTH:-$(STACK_FLOWER_AUTH)})"
 	$(STACK_ENV) HOST=$(HOST) $(BIN)/honcho start -f Procfile -p $(PORT)
 
 test: $(VENV)/.installed-dev

@@ -1,6 +1,6 @@
 """The system as production runs it, for the benchmarks: a database of the benchmark's own,
-the Procfile's web and worker commands (gunicorn, celery) as child processes, a Redis db of
-its own, and figures about the machine they ran on.
+the Procfile's web, socket and worker commands (gunicorn, celery) as child processes, a Redis
+db of its own, and figures about the machine they ran on.
 
 The benchmarks start the Procfile's own command lines (not a copy of them), so a change to
 how production runs the web tier is what the next ``make bench`` measures.
@@ -86,13 +86,22 @@ def env(**extra: str) -> dict:
     return values
 
 
-def procfile_command(name: str) -> str:
-    """The Procfile's command line for process ``name`` (``web``, ``worker``)."""
+def procfile_commands() -> dict[str, str]:
+    """The Procfile's command lines by process name."""
+    commands = {}
     for line in (ROOT / "Procfile").read_text().splitlines():
         key, _, command = line.partition(":")
-        if key.strip() == name:
-            return command.strip()
-    raise KeyError(f"no {name!r} process in the Procfile")
+        if command:
+            commands[key.strip()] = command.strip()
+    return commands
+
+
+def procfile_command(name: str) -> str:
+    """The Procfile's command line for process ``name`` (``web``, ``socket``, ``worker``)."""
+    try:
+        return procfile_commands()[name]
+    except KeyError:
+        raise KeyError(f"no {name!r} process in the Procfile") from None
 
 
 class Process:
@@ -141,12 +150,21 @@ def wait_for(predicate, timeout: float, what: str) -> None:
 
 
 class Stack:
-    """Web (gunicorn) and worker (celery) processes as the Procfile starts them."""
+    """Web (gunicorn), socket (gunicorn, gevent; when the Procfile has one) and worker (celery)
+    processes as the Procfile starts them."""
 
     def __init__(self, log_dir: Path, *, worker: bool = True, **extra_env: str):
-        self.port = free_port()
+        self.port, self.socket_port = free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.environ = env(PORT=str(self.port), HOST="127.0.0.1", **extra_env)
+        self.socket_url = f"http://127.0.0.1:{self.socket_port}"
+        self.environ = env(
+            PORT=str(self.port),
+            HOST="127.0.0.1",
+            OMS_SOCKET_PORT=str(self.socket_port),
+            OMS_SOCKET_URL=self.socket_url,
+            OMS_SOCKET_ALLOWED_ORIGINS=self.url,
+            **extra_env,
+        )
         self.log_dir = log_dir
         self.with_worker = worker
         self.processes: list[Process] = []
@@ -155,9 +173,19 @@ class Stack:
         redis.Redis.from_url(REDIS_URL).flushdb()
         web = Process("web", self.environ, self.log_dir)
         self.processes.append(web)
-        wait_for(lambda: self._answers() or not web.alive(), 60, "the web process")
+        wait_for(lambda: self._answers(self.url) or not web.alive(), 60, "the web process")
         if not web.alive():
             raise RuntimeError(web.log())
+        if "socket" in procfile_commands():
+            sockets = Process("socket", self.environ, self.log_dir)
+            self.processes.append(sockets)
+            wait_for(
+                lambda: self._answers(self.socket_url) or not sockets.alive(),
+                60,
+                "the socket process",
+            )
+            if not sockets.alive():
+                raise RuntimeError(sockets.log())
         if self.with_worker:
             worker = Process("worker", self.environ, self.log_dir)
             self.processes.append(worker)
@@ -166,11 +194,12 @@ class Stack:
                 raise RuntimeError(worker.log())
         return self
 
-    def _answers(self) -> bool:
+    @staticmethod
+    def _answers(url: str) -> bool:
         """``/readyz`` answers 200: the app is loaded (gunicorn binds before it loads the
         app, so an open port is not enough) and its database and Redis answer."""
         try:
-            with urllib.request.urlopen(f"{self.url}/readyz", timeout=5) as response:  # noqa: S310 (http on loopback)
+            with urllib.request.urlopen(f"{url}/readyz", timeout=5) as response:  # noqa: S310 (http on loopback)
                 return response.status == 200
         except OSError:
             return False

@@ -64,16 +64,44 @@ def register_extensions(app: Flask) -> None:
     # Handlers must be declared before init_app, so every app's server gets them.
     from oms.realtime import handlers  # noqa: F401
 
-    # Flask-SocketIO keeps the previous app's queue manager in its options; each app decides
-    # its own (several apps live in one test process).
+    init_socketio(app, socketio)
+    celery_init_app(app)
+
+
+def init_socketio(app: Flask, socketio) -> None:
+    """Bind Socket.IO as ``OMS_SOCKETIO`` says: served here on threads (``embedded``), not
+    served here at all (``separate``: events only leave through Redis, for the socket
+    process), or served here on gevent's greenlets, WebSocket only (``server``: socket_wsgi).
+
+    WebSocket only, because a long-polling session is tied to the process that opened it and
+    several socket processes behind one address would need sticky sessions for it."""
+    mode = app.config["OMS_SOCKETIO"]
+    # Flask-SocketIO keeps the previous app's options; each app decides its own (several
+    # apps live in one test process).
     socketio.server_options.pop("client_manager", None)
     socketio.init_app(
-        app,
+        None if mode == "separate" else app,  # no app: a write-only Redis manager
         message_queue=app.config["OMS_REDIS_URL"],
         channel=f"{app.config['OMS_REDIS_NAMESPACE']}:socketio",
-        async_mode="threading",
+        async_mode="gevent" if mode == "server" else "threading",
+        transports=["websocket"] if mode == "server" else None,
+        # None: the page must come from the address it connects to
+        cors_allowed_origins=_socket_origins(app) if mode == "server" else None,
     )
-    celery_init_app(app)
+
+
+def _socket_origins(app: Flask):
+    """Same-origin pages, and those of ``OMS_SOCKET_ALLOWED_ORIGINS`` (``make stack``'s
+    pages are served from the API's port)."""
+    allowed = set(app.config["OMS_SOCKET_ALLOWED_ORIGINS"])
+    if not allowed:
+        return None
+
+    def accepts(origin, environ) -> bool:
+        own = f"{environ['wsgi.url_scheme']}://{environ.get('HTTP_HOST', '')}"
+        return origin in allowed or origin == own
+
+    return accepts
 
 
 def register_realtime(app: Flask) -> None:

@@ -229,6 +229,9 @@ def redis_namespace(redis_url: str | None) -> str:
     return f"oms:{parts.hostname or 'localhost'}:{parts.port or 6379}:{db}"
 
 
+SOCKETIO_MODES = ("embedded", "separate", "server")
+
+
 def load_config(overrides: dict | None = None) -> dict:
     """Build the Flask config mapping from the environment, then apply ``overrides``."""
     env = _env("OMS_ENV", "development")
@@ -259,7 +262,8 @@ def load_config(overrides: dict | None = None) -> dict:
     )
     redis_url = _env("OMS_REDIS_URL")
     broker_url = _env("OMS_BROKER_URL", redis_url)
-    web_threads = _env_int("OMS_WEB_THREADS", 32)
+    web_threads = _env_int("OMS_WEB_THREADS", 16)
+    socketio_mode = _env("OMS_SOCKETIO", "embedded")
 
     config = {
         "OMS_ENV": env,
@@ -352,6 +356,19 @@ def load_config(overrides: dict | None = None) -> dict:
         "OMS_RATELIMIT_PASSWORD_RESET": _env_limit(
             "OMS_RATELIMIT_PASSWORD_RESET", "5 per minute; 20 per hour"
         ),
+        # Where Socket.IO is served: "embedded" (this web process, on threads: the one-process
+        # default), "separate" (not here: this process only emits through Redis, and the
+        # Procfile's and compose's `socket` process serves it). socket_wsgi sets "server".
+        "OMS_SOCKETIO": socketio_mode,
+        # Where pages open their Socket.IO connection: empty is the page's own origin (the
+        # embedded default, and behind compose's proxy); `make stack` names the socket port.
+        "OMS_SOCKET_URL": _env("OMS_SOCKET_URL", "").rstrip("/"),
+        # Page origins a Socket.IO process accepts besides its own (comma-separated).
+        "OMS_SOCKET_ALLOWED_ORIGINS": [
+            origin.strip().rstrip("/")
+            for origin in _env("OMS_SOCKET_ALLOWED_ORIGINS", "").split(",")
+            if origin.strip()
+        ],
         # How often each web process re-checks its Socket.IO connections' logins.
         "OMS_SOCKET_RECHECK_SECONDS": _env_float("OMS_SOCKET_RECHECK_SECONDS", 10.0),
         # /metrics: a Bearer token (required in production); open when unset in development.
@@ -402,6 +419,15 @@ def load_config(overrides: dict | None = None) -> dict:
     }
     if overrides:
         config.update(overrides)
+    if config["OMS_SOCKETIO"] not in SOCKETIO_MODES:
+        raise ConfigurationError(
+            f"OMS_SOCKETIO must be embedded or separate, got {config['OMS_SOCKETIO']!r}"
+        )
+    if config["OMS_SOCKETIO"] != "embedded" and not config["OMS_REDIS_URL"]:
+        raise ConfigurationError(
+            "OMS_SOCKETIO=separate needs OMS_REDIS_URL: events reach the Socket.IO process "
+            "through Redis"
+        )
     # Derived after the overrides, so a test app on another Redis gets its own names.
     config["OMS_REDIS_NAMESPACE"] = config["OMS_REDIS_NAMESPACE"] or redis_namespace(
         cast("str | None", config["OMS_REDIS_URL"])

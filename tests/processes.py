@@ -11,6 +11,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import redis
@@ -123,6 +124,31 @@ def start_web(env: dict, log_path: Path, port: int) -> Process:
             return process.popen.poll() is not None
 
     wait_for(up, 30)
+    assert process.popen.poll() is None, process.log()
+    return process
+
+
+def start_procfile(name: str, env: dict, log_path: Path, port: int) -> Process:
+    """The Procfile's own command line for ``name`` (``web``, ``socket``) on ``port``, as
+    ``make stack`` runs it; returns once its ``/readyz`` answers."""
+    from benchmarks.stack import procfile_command
+
+    port_variable = "OMS_SOCKET_PORT" if name == "socket" else "PORT"
+    env = {**env, "PATH": f"{BIN}:{env.get('PATH', '/usr/bin:/bin')}", "HOST": "127.0.0.1"}
+    process = Process(
+        ["bash", "-c", f"exec {procfile_command(name)}"],
+        {**env, port_variable: str(port)},
+        log_path,
+    )
+
+    def ready() -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as answer:
+                return answer.status == 200
+        except OSError:
+            return process.popen.poll() is not None
+
+    wait_for(ready, 60)
     assert process.popen.poll() is None, process.log()
     return process
 

@@ -4,9 +4,10 @@ and keep checking that each connection's login is still good.
 Clients authenticate with the browser's ``access_token_cookie`` or an ``auth`` payload
 ``{"token": "<access token>"}``; a missing, invalid, expired or revoked token, or an inactive
 account, refuses the connection. There is no "join" handler: rooms come from the user alone.
-Every ``OMS_SOCKET_RECHECK_SECONDS`` each web process re-checks its own connections and
-disconnects those whose token expired or was revoked (logout) or whose user was deactivated
-or changed role; clients reconnect with a fresh token and get the rooms they now deserve.
+Every ``OMS_SOCKET_RECHECK_SECONDS`` each process serving Socket.IO re-checks its own
+connections and disconnects those whose token expired or was revoked (logout) or whose user
+was deactivated or changed role; clients reconnect with a fresh token and get the rooms they
+now deserve.
 """
 
 from __future__ import annotations

@@ -129,13 +129,42 @@ def test_the_pool_holds_a_connection_for_every_web_thread(monkeypatch):
     assert load_config()["SQLALCHEMY_ENGINE_OPTIONS"]["pool_size"] == 7
 
 
-def test_the_procfile_sizes_gunicorn_threads_from_the_same_setting():
+def test_the_api_uses_every_core_and_sizes_threads_from_the_same_setting(monkeypatch):
+    import os
+    import runpy
+
     from tests.processes import ROOT
 
-    web = next(
-        line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:")
+    monkeypatch.delenv("OMS_WEB_WORKERS", raising=False)
+    monkeypatch.delenv("OMS_WEB_THREADS", raising=False)
+    api = runpy.run_path(str(ROOT / "gunicorn_api.conf.py"))
+    assert api["workers"] == os.cpu_count() and api["worker_class"] == "gthread"
+    assert api["threads"] == load_config()["OMS_WEB_THREADS"]
+    assert "OMS_SOCKETIO=separate" in api["raw_env"]  # no Socket.IO on the API processes
+    monkeypatch.setenv("OMS_WEB_WORKERS", "3")
+    monkeypatch.setenv("OMS_WEB_THREADS", "40")
+    api = runpy.run_path(str(ROOT / "gunicorn_api.conf.py"))
+    assert (api["workers"], api["threads"], load_config()["OMS_WEB_THREADS"]) == (3, 40, 40)
+    socket = runpy.run_path(str(ROOT / "gunicorn_socket.conf.py"))
+    assert socket["worker_class"] == "gevent"
+    procfile = dict(
+        line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line
     )
-    assert "--threads ${OMS_WEB_THREADS:-32}" in web
+    assert "-c gunicorn_api.conf.py" in procfile["web"] and "wsgi:app" in procfile["web"]
+    assert "-c gunicorn_socket.conf.py" in procfile["socket"]
+    assert "socket_wsgi:app" in procfile["socket"]
+
+
+def test_socketio_modes(monkeypatch):
+    with pytest.raises(ConfigurationError, match="OMS_SOCKETIO"):
+        load_config({"OMS_SOCKETIO": "elsewhere"})
+    # events reach a separate Socket.IO process only through Redis
+    with pytest.raises(ConfigurationError, match="OMS_REDIS_URL"):
+        load_config({"OMS_SOCKETIO": "separate", "OMS_REDIS_URL": None})
+    monkeypatch.setenv("OMS_SOCKET_ALLOWED_ORIGINS", "http://127.0.0.1:5000/, http://a.test")
+    config = load_config({"OMS_REDIS_URL": "redis://cache:6379/0"})
+    assert config["OMS_SOCKETIO"] == "embedded" and config["OMS_SOCKET_URL"] == ""
+    assert config["OMS_SOCKET_ALLOWED_ORIGINS"] == ["http://127.0.0.1:5000", "http://a.test"]
 
 
 def test_redis_names_are_scoped_to_the_deployment(monkeypatch):

@@ -20,12 +20,17 @@ pytestmark = pytest.mark.slow
 class Listener:
     """A python-socketio client that records every event it receives."""
 
-    def __init__(self, url: str, token: str | None):
+    def __init__(self, url: str, token: str | None, *, transports: list[str] | None = None):
         self.client = sio.Client(reconnection=False)
         self.events: list[dict] = []
         self.lock = threading.Lock()
         self.client.on("*", self._record)
-        self.client.connect(url, auth={"token": token} if token else None, wait_timeout=10)
+        self.client.connect(
+            url,
+            auth={"token": token} if token else None,
+            transports=transports,
+            wait_timeout=10,
+        )
 
     def _record(self, name, data):
         with self.lock:

@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from tests.conftest import TEST_DATABASE_URL
 from tests.factories import ADDRESS
 from tests.integration.conftest import http
+from tests.integration.test_realtime import Listener
 from tests.processes import ROOT, PrivateRedis, Process, free_port, wait_for
 
 pytestmark = pytest.mark.slow
@@ -66,7 +67,7 @@ def test_make_stack_runs_an_order_through_web_worker_beat_and_flower(tmp_path):
     """`make stack` as a newcomer runs it: a clean PATH, nothing but the README's command."""
     redis_server = PrivateRedis()
     redis_server.start()
-    web_port, flower_port = free_port(), free_port()
+    web_port, socket_port, flower_port = free_port(), free_port(), free_port()
     env = {
         "HOME": os.environ.get("HOME", str(tmp_path)),
         "LANG": "C.UTF-8",
@@ -81,8 +82,11 @@ def test_make_stack_runs_an_order_through_web_worker_beat_and_flower(tmp_path):
         "PYTHONUNBUFFERED": "1",
     }
     stack = Process(
-        ["make", "--no-print-directory", "stack", f"PORT={web_port}"], env, tmp_path / "stack.log"
+        ["make", "--no-print-directory", "stack", f"PORT={web_port}", f"SOCKET_PORT={socket_port}"],
+        env,
+        tmp_path / "stack.log",
     )
+    listener = None
     try:
         base = f"http://127.0.0.1:{web_port}"
         assert wait_for(lambda: _get(f"{base}/readyz") == 200, 120), stack.log()[-3000:]
@@ -96,6 +100,11 @@ def test_make_stack_runs_an_order_through_web_worker_beat_and_flower(tmp_path):
         )
         assert status == 200, body
         token = body["access_token"]
+        # the pages' live connection goes to the socket process on its own port
+        page = urllib.request.urlopen(f"{base}/login", timeout=10).read().decode()
+        assert f'data-socket-url="http://127.0.0.1:{socket_port}"' in page
+        assert wait_for(lambda: _get(f"http://127.0.0.1:{socket_port}/readyz") == 200, 60)
+        listener = Listener(f"http://127.0.0.1:{socket_port}", token, transports=["websocket"])
         products = http("GET", f"{base}/api/v1/products?limit=200", token=token)[1]["items"]
         product = max(products, key=lambda p: p["available"])
         status, order = http(
@@ -117,6 +126,10 @@ def test_make_stack_runs_an_order_through_web_worker_beat_and_flower(tmp_path):
             30,
         ), stack.log()[-3000:]
         assert "inventory.reserve_order" in stack.log()  # the worker process did it
+        assert wait_for(
+            lambda: listener.of("order.status_changed", order_id=order["id"], new_status="placed"),
+            30,
+        ), listener.events
 
         assert wait_for(
             lambda: _get(f"http://127.0.0.1:{flower_port}/", "ops:secret-pass") == 200, 60
@@ -137,6 +150,8 @@ def test_make_stack_runs_an_order_through_web_worker_beat_and_flower(tmp_path):
         }
         assert wait_for(flower_saw_a_reservation, 60, interval=2), stack.log()[-3000:]
     finally:
+        if listener is not None:
+            listener.close()
         stack.stop(timeout=40)
         redis_server.stop()
 
@@ -170,6 +185,6 @@ def test_compose_file_validates():
     }
     result = subprocess.run([*command, "config"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    for service in ("postgres", "redis", "web", "worker", "beat", "flower"):
+    for service in ("postgres", "redis", "proxy", "web", "socket", "worker", "beat", "flower"):
         assert f"  {service}:" in result.stdout
-    assert result.stdout.count("healthcheck:") >= 6
+    assert result.stdout.count("healthcheck:") >= 8

@@ -52,3 +52,15 @@ def test_swagger_page_has_no_inline_script(client):
     scripts = re.findall(r"<script([^>]*)>(.*?)</script>", html, re.S)
     assert scripts and all("src=" in attrs and not body.strip() for attrs, body in scripts)
     assert "/static/js/swagger-init.js" in html
+
+
+@pytest.mark.usefixtures("_database")
+def test_a_socket_process_on_another_origin_is_allowed_to_connect():
+    """`make stack`: the pages' Socket.IO connection goes to OMS_SOCKET_URL."""
+    app = create_app(make_test_config(OMS_SOCKET_URL="http://127.0.0.1:5001"))
+    response = app.test_client().get("/login")
+    directives = dict(
+        d.split(" ", 1) for d in response.headers["Content-Security-Policy"].split("; ")
+    )
+    assert directives["connect-src"] == "'self' http://127.0.0.1:5001 ws://127.0.0.1:5001"
+    assert 'data-socket-url="http://127.0.0.1:5001"' in response.get_data(as_text=True)

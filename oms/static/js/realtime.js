@@ -49,7 +49,12 @@ export class LiveUpdates {
       return this;
     }
     this.setState("connecting");
-    this.socket = window.io({ withCredentials: true, reconnectionDelayMax: 5000 });
+    // Where Socket.IO lives: this page's origin, or OMS_SOCKET_URL (`make stack`). Separate
+    // socket processes take WebSockets only (no sticky sessions needed between them).
+    const { socketUrl, socketTransport } = document.body.dataset;
+    const options = { withCredentials: true, reconnectionDelayMax: 5000 };
+    if (socketTransport === "websocket") options.transports = ["websocket"];
+    this.socket = socketUrl ? window.io(socketUrl, options) : window.io(options);
     for (const type of this.handlers.keys()) this.socket.on(type, (event) => this.dispatch(type, event));
     this.socket.on("connect", () => this.connected());
     this.socket.on("disconnect", () => this.setState("offline"));

@@ -1,0 +1,18 @@
+"""gunicorn settings of the API processes (the Procfile's and compose's ``web``):
+``gunicorn -c gunicorn_api.conf.py --bind HOST:PORT wsgi:app``.
+
+``OMS_WEB_WORKERS`` processes (default: one per core, so the API uses every core), each with
+``OMS_WEB_THREADS`` threads; the database pool of each is sized from the threads. Socket.IO is
+not served here (``OMS_SOCKETIO=separate``): the ``socket`` process holds the WebSockets, so
+no dashboard ever takes an API thread.
+"""
+
+import os
+
+worker_class = "gthread"
+workers = int(os.environ.get("OMS_WEB_WORKERS") or os.cpu_count() or 1)
+threads = int(os.environ.get("OMS_WEB_THREADS") or 16)
+forwarded_allow_ips = os.environ.get("OMS_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+limit_request_line = 8190
+graceful_timeout = 30
+raw_env = ["OMS_SOCKETIO=separate"]

@@ -1,0 +1,16 @@
+"""gunicorn settings of the Socket.IO processes (the Procfile's and compose's ``socket``):
+``gunicorn -c gunicorn_socket.conf.py --bind HOST:PORT socket_wsgi:app``.
+
+gevent's worker holds each WebSocket on a greenlet, not a thread, so one process keeps
+thousands of dashboards. ``OMS_SOCKET_WORKERS`` processes (default 1) share the port: the
+browser connects WebSocket-only, so any process may take any connection (no sticky sessions),
+and every process hears every event through Redis.
+"""
+
+import os
+
+worker_class = "gevent"
+workers = int(os.environ.get("OMS_SOCKET_WORKERS") or 1)
+worker_connections = int(os.environ.get("OMS_SOCKET_CONNECTIONS") or 10000)
+forwarded_allow_ips = os.environ.get("OMS_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+graceful_timeout = 30
