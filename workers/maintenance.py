@@ -6,6 +6,7 @@ from celery import shared_task
 
 from oms import tasks
 from oms.auth import service as auth_service
+from oms.ops import reconcile
 from oms.orders import idempotency
 from oms.outbox import service as outbox
 
@@ -24,3 +25,10 @@ def purge_expired() -> dict:
         "idempotency_keys": idempotency.purge_expired(),
         "outbox": outbox.purge_sent(),
     }
+
+
+@shared_task(name=tasks.RECONCILE_STOCK)
+def reconcile_stock() -> dict:
+    """Compare every product's reserved units with its orders; report drift, repair if allowed."""
+    result = reconcile.reconcile()
+    return {key: result[key] for key in ("products", "units", "repaired")}
