@@ -231,3 +231,18 @@ def test_only_admins(client, app_ctx, tokens, role):
     assert client.get(BASE, headers=headers).status_code == 403
     assert client.post(f"{BASE}/dead_letter/1/replay", headers=headers).status_code == 403
     assert client.get(BASE).status_code == 401
+
+
+def test_dead_letters_replayed_long_ago_are_purged(app_ctx):
+    from workers.maintenance import purge_expired
+
+    with transaction() as session:
+        for replayed in (None, utcnow() - timedelta(days=31), utcnow() - timedelta(days=1)):
+            session.add(
+                DeadLetter(
+                    task=tasks.RESERVE_ORDER, args=[], kwargs={}, error="E: x", replayed_at=replayed
+                )
+            )
+    assert purge_expired.apply().get()["dead_letters"] == 1
+    db.session.expire_all()
+    assert len(db.session.scalars(sa.select(DeadLetter)).all()) == 2
