@@ -12,6 +12,7 @@ imports = (
     "workers.inventory",
     "workers.maintenance",
     "workers.notifications",
+    "workers.ops",
     "workers.reports",
     "workers.webhooks",
 )

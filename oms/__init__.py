@@ -165,6 +165,9 @@ def register_blueprints(app: Flask) -> None:
     from oms.api import audit
 
     api.register_blueprint(audit.blp, url_prefix="/api/v1/audit")
+    from oms.api import ops
+
+    api.register_blueprint(ops.blp, url_prefix="/api/v1/ops")
 
 
 def register_commands(app: Flask) -> None:

@@ -397,6 +397,10 @@ def load_config(overrides: dict | None = None) -> dict:
         ),
         # a delivery claimed this long ago lost its worker (timeout plus margin): sent again
         "OMS_WEBHOOKS_STALE_SECONDS": _env_float("OMS_WEBHOOKS_STALE_SECONDS", 60.0),
+        # The problems view (/admin/problems): an order pending this long, an outbox row
+        # unsent this long, is listed as stuck (the safety nets run well within both).
+        "OMS_PROBLEM_PENDING_MINUTES": _env_float("OMS_PROBLEM_PENDING_MINUTES", 10.0),
+        "OMS_PROBLEM_OUTBOX_MINUTES": _env_float("OMS_PROBLEM_OUTBOX_MINUTES", 5.0),
         # OpenAPI (flask-smorest)
         "API_TITLE": "Order fulfilment engine",
         "API_VERSION": "v1",

@@ -247,6 +247,27 @@ def notify_order_status(
     return "sent"
 
 
+def _queue_task_of(dedupe_key: str) -> None:
+    """Queue (through the outbox) the task that sends the notification keyed ``dedupe_key``."""
+    kind, _, about = dedupe_key.partition(":")
+    if kind in TokenPurpose.ALL:  # a link that expired meanwhile is skipped by its task
+        outbox.enqueue(tasks.SEND_ACCOUNT_EMAIL, token_id=about)
+        return
+    order_id, status = about.split(":")
+    outbox.enqueue(tasks.SEND_ORDER_STATUS, order_id=order_id, status=status)
+
+
+def resend(*, notification_id: uuid.UUID) -> bool:
+    """Queue an unsent notification's task again now (an admin's replay); False when it was
+    sent meanwhile. Sending stays once: the task claims the row first."""
+    with transaction() as session:
+        notification = session.get(Notification, notification_id)
+        if notification is None or notification.sent_at is not None:
+            return False
+        _queue_task_of(notification.dedupe_key)
+        return True
+
+
 def resend_unsent(*, older_than: timedelta, limit: int = 500) -> int:
     """Queue again the notifications left unsent, unclaimed and untried for ``older_than``
     (their task was lost); returns how many. Sending stays once: each task claims first."""
@@ -267,12 +288,7 @@ def resend_unsent(*, older_than: timedelta, limit: int = 500) -> int:
             .with_for_update(skip_locked=True)
         ).all()
         for row in rows:
-            kind, _, about = row.dedupe_key.partition(":")
-            if kind in TokenPurpose.ALL:  # a link that expired meanwhile is skipped by its task
-                outbox.enqueue(tasks.SEND_ACCOUNT_EMAIL, token_id=about)
-                continue
-            order_id, status = about.split(":")
-            outbox.enqueue(tasks.SEND_ORDER_STATUS, order_id=order_id, status=status)
+            _queue_task_of(row.dedupe_key)
         if rows:
             # not queued again before another ``older_than`` has passed
             touched = session.execute(
