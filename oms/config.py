@@ -335,6 +335,7 @@ def load_config(overrides: dict | None = None) -> dict:
             sweep_seconds=_env_float("OMS_PENDING_SWEEP_SECONDS", 30.0),
             resend_seconds=_env_float("OMS_NOTIFICATION_SWEEP_SECONDS", 60.0),
             webhook_seconds=_env_float("OMS_WEBHOOKS_SWEEP_SECONDS", 15.0),
+            reconcile_seconds=_env_float("OMS_RECONCILE_SECONDS", 300.0),
         ),
         # Customer email: SMTP when OMS_SMTP_URL is set, else .eml files in OMS_MAIL_DIR.
         # A reservation task decides up to this many of the oldest pending orders with its own
@@ -401,6 +402,9 @@ def load_config(overrides: dict | None = None) -> dict:
         # unsent this long, is listed as stuck (the safety nets run well within both).
         "OMS_PROBLEM_PENDING_MINUTES": _env_float("OMS_PROBLEM_PENDING_MINUTES", 10.0),
         "OMS_PROBLEM_OUTBOX_MINUTES": _env_float("OMS_PROBLEM_OUTBOX_MINUTES", 5.0),
+        # The stock reconciler (every OMS_RECONCILE_SECONDS) reports drift; it sets the counter
+        # right only when this is on (off: a person looks first).
+        "OMS_RECONCILE_REPAIR": _env_bool("OMS_RECONCILE_REPAIR", False),
         # OpenAPI (flask-smorest)
         "API_TITLE": "Order fulfilment engine",
         "API_VERSION": "v1",

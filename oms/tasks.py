@@ -19,6 +19,7 @@ RELAY_OUTBOX = "outbox.relay_messages"
 PURGE_EXPIRED = "maintenance.purge_expired"
 SEND_WEBHOOK = "webhooks.send_delivery"
 SEND_DUE_WEBHOOKS = "webhooks.send_due_deliveries"
+RECONCILE_STOCK = "ops.reconcile_stock"
 
 # One queue per kind of work, so a flood of exports never delays reservations; housekeeping
 # never waits behind long exports; a slow webhook receiver delays only other webhooks.
@@ -36,4 +37,5 @@ QUEUE_OF = {
     PURGE_EXPIRED: "maintenance",
     SEND_WEBHOOK: "webhooks",
     SEND_DUE_WEBHOOKS: "webhooks",
+    RECONCILE_STOCK: "maintenance",
 }

@@ -22,7 +22,7 @@ from flask import current_app
 
 from oms import tasks
 from oms.audit import service as audit
-from oms.db import transaction, utcnow
+from oms.db import rowcount, transaction, utcnow
 from oms.exports import service as exports
 from oms.extensions import db
 from oms.notifications import service as notifications
@@ -185,3 +185,13 @@ def record_dead_letter(
                 failed_at=utcnow(),
             )
         )
+
+
+def purge_replayed(*, older_than: timedelta = timedelta(days=30)) -> int:
+    """Delete dead letters replayed more than ``older_than`` ago (their audit entry stays);
+    returns how many. Unreplayed ones are kept until an admin replays them."""
+    with transaction() as session:
+        result = session.execute(
+            sa.delete(DeadLetter).where(DeadLetter.replayed_at < utcnow() - older_than)
+        )
+    return rowcount(result)

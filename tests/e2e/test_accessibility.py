@@ -21,7 +21,14 @@ STAFF_PAGES = [
     "/staff/products",
     "/account",
 ]
-ADMIN_PAGES = ["/admin", "/admin/analytics", "/admin/users", "/admin/webhooks", "/admin/audit"]
+ADMIN_PAGES = [
+    "/admin",
+    "/admin/analytics",
+    "/admin/users",
+    "/admin/webhooks",
+    "/admin/audit",
+    "/admin/problems",
+]
 
 
 def _scan(session, paths: list[str]) -> list[str]:

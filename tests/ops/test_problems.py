@@ -137,6 +137,24 @@ def test_a_failed_export_is_listed_and_run_again(client, admin, app_ctx):
     assert _problems(client, admin, "export") == []
 
 
+def test_an_export_whose_run_went_silent_is_listed_and_run_again(client, admin):
+    job = exports.create(actor=make_user(UserRole.ADMIN), filters={})
+    _set(
+        ExportJob,
+        job.id,
+        status=ExportStatus.RUNNING,
+        attempts=1,
+        heartbeat_at=utcnow() - LONG_AGO,
+    )
+    (problem,) = _problems(client, admin, "export")
+    assert problem["reason"] == "Running, but its worker stopped reporting progress."
+    assert problem["details"] == {"status": "running", "attempts": 1}
+    _replay(client, admin, "export", str(job.id))
+    rerun = db.session.get(ExportJob, job.id)
+    assert (rerun.status, rerun.attempts) == (ExportStatus.FINISHED, 2)
+    assert _problems(client, admin, "export") == []
+
+
 def test_a_dead_letter_is_listed_and_its_task_sent_again(client, admin):
     order = _pending_order()
     with transaction() as session:
@@ -159,6 +177,17 @@ def test_a_dead_letter_is_listed_and_its_task_sent_again(client, admin):
     assert db.session.get(DeadLetter, letter.id).replayed_at is not None
     assert db.session.get(Order, order.id).status == OrderStatus.PLACED  # positional arg bound
     assert _problems(client, admin, "dead_letter") == []
+
+
+def test_a_task_failing_in_process_is_a_dead_letter_too(client, admin):
+    from oms.outbox import service as outbox
+
+    with transaction():
+        outbox.enqueue(tasks.RESERVE_ORDER, order_id="not-an-order-id")
+    (problem,) = _problems(client, admin, "dead_letter")
+    assert problem["reason"].startswith("Task inventory.reserve_order failed for good: ValueError")
+    letter = db.session.get(DeadLetter, int(problem["id"]))
+    assert letter.kwargs == {"order_id": "not-an-order-id"}
 
 
 def test_a_replay_is_audited_and_a_second_one_refused(client, admin):
@@ -202,3 +231,18 @@ def test_only_admins(client, app_ctx, tokens, role):
     assert client.get(BASE, headers=headers).status_code == 403
     assert client.post(f"{BASE}/dead_letter/1/replay", headers=headers).status_code == 403
     assert client.get(BASE).status_code == 401
+
+
+def test_dead_letters_replayed_long_ago_are_purged(app_ctx):
+    from workers.maintenance import purge_expired
+
+    with transaction() as session:
+        for replayed in (None, utcnow() - timedelta(days=31), utcnow() - timedelta(days=1)):
+            session.add(
+                DeadLetter(
+                    task=tasks.RESERVE_ORDER, args=[], kwargs={}, error="E: x", replayed_at=replayed
+                )
+            )
+    assert purge_expired.apply().get()["dead_letters"] == 1
+    db.session.expire_all()
+    assert len(db.session.scalars(sa.select(DeadLetter)).all()) == 2
