@@ -145,6 +145,32 @@ def register_customer(
     _check_password_policy(password)
     password_hash = hash_password(password)
     email = normalize_email(email)
+    fields = {"first_name": first_name, "last_name": last_name, "phone": phone, "address": address}
+    try:
+        _register_once(email, password_hash, **fields)
+    except (sa.exc.IntegrityError, EmailTaken) as exc:
+        if isinstance(exc, sa.exc.IntegrityError) and not any(
+            name in str(exc.orig) for name in _EMAIL_CONSTRAINTS
+        ):
+            raise
+        # a concurrent registration of this email won the race: now it is a known email
+        _register_once(email, password_hash, **fields)
+
+
+# the unique indexes a concurrent registration of the same email runs into
+_EMAIL_CONSTRAINTS = ("uq_users_email", "uq_customers_email")
+
+
+def _register_once(
+    email: str,
+    password_hash: str,
+    *,
+    first_name: str,
+    last_name: str,
+    phone: str | None,
+    address: dict | None,
+) -> None:
+    """One try of :func:`register_customer`, in one transaction."""
     with transaction() as session:
         user = get_by_email(email=email)
         has_customer = session.scalar(sa.select(Customer.id).where(Customer.email == email))

@@ -148,3 +148,37 @@ def test_a_stranded_confirmation_email_is_sent_again_once(app_ctx, client, outbo
     assert notifications.resend_unsent(older_than=timedelta(minutes=10)) == 1
     assert [m["To"] for m in outbox_mail] == ["stranded@example.test"] * 2
     assert notifications.resend_unsent(older_than=timedelta(minutes=10)) == 0
+
+
+def test_registrations_racing_for_one_new_email_all_get_the_same_answer(app, outbox_mail):
+    """The loser of a race for a new email meets the unique index, not the check: it answers
+    as for a known email (never a 409 or a 500 that would tell)."""
+    import threading
+
+    from oms.auth import service
+
+    racers = 6
+    barrier = threading.Barrier(racers)
+    failures: list[BaseException] = []
+
+    def register() -> None:
+        with app.app_context():
+            barrier.wait()
+            try:
+                service.register_customer(email="race@example.test", **BODY)
+            except BaseException as exc:  # any failure fails the test
+                failures.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=register) for _ in range(racers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 1
+    subjects = sorted(m["Subject"] for m in outbox_mail)
+    assert subjects.count("Confirm your email address") == 1
+    assert subjects.count("Someone tried to register with your address") == racers - 1
