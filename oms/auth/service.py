@@ -145,16 +145,26 @@ def register_customer(
     _check_password_policy(password)
     password_hash = hash_password(password)
     email = normalize_email(email)
-    fields = {"first_name": first_name, "last_name": last_name, "phone": phone, "address": address}
+
+    def attempt() -> None:
+        _register_once(
+            email,
+            password_hash,
+            first_name=first_name,
+            last_name=last_name,
+            phone=phone,
+            address=address,
+        )
+
     try:
-        _register_once(email, password_hash, **fields)
+        attempt()
     except (sa.exc.IntegrityError, EmailTaken) as exc:
         if isinstance(exc, sa.exc.IntegrityError) and not any(
             name in str(exc.orig) for name in _EMAIL_CONSTRAINTS
         ):
             raise
         # a concurrent registration of this email won the race: now it is a known email
-        _register_once(email, password_hash, **fields)
+        attempt()
 
 
 # the unique indexes a concurrent registration of the same email runs into
