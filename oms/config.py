@@ -354,6 +354,8 @@ def load_config(overrides: dict | None = None) -> dict:
         # taken from a request's Host header, which a client chooses.
         "OMS_PUBLIC_URL": _env("OMS_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
         "OMS_PASSWORD_RESET_MINUTES": _env_int("OMS_PASSWORD_RESET_MINUTES", 30),
+        # how long the link that activates a self-registered account works (once)
+        "OMS_EMAIL_CONFIRMATION_MINUTES": _env_int("OMS_EMAIL_CONFIRMATION_MINUTES", 24 * 60),
         "OMS_RATELIMIT_PASSWORD_RESET": _env_limit(
             "OMS_RATELIMIT_PASSWORD_RESET", "5 per minute; 20 per hour"
         ),

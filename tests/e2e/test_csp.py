@@ -20,6 +20,7 @@ PAGES: dict[str, tuple[str | None, bool]] = {
     "/": (None, False),
     "/login": (None, False),
     "/register": (None, False),
+    "/register/confirm": (None, False),
     "/password-reset": (None, False),
     "/api/v1/docs": (None, False),
     "/no-such-page": (None, False),
