@@ -407,6 +407,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "OMS_RECONCILE_REPAIR": _env_bool("OMS_RECONCILE_REPAIR", False),
         # How long a worker inspection (/admin/workers) or /readyz's ping waits for replies.
         "OMS_WORKER_INSPECT_TIMEOUT": _env_float("OMS_WORKER_INSPECT_TIMEOUT", 0.5),
+        # How often a Socket.IO process holding an admin's connection pushes worker health.
+        "OMS_WORKERS_PUSH_SECONDS": _env_float("OMS_WORKERS_PUSH_SECONDS", 5.0),
         # Flower's address for the workers page's link (empty: no link).
         "OMS_FLOWER_URL": _env("OMS_FLOWER_URL", "").rstrip("/") or None,
         # OpenAPI (flask-smorest)

@@ -1,17 +1,20 @@
-// Worker health for admins (GET /api/v1/ops/workers, asked again every few seconds): the Celery
-// workers that answer and what they run, messages waiting per queue, task outcomes with a rate
-// from the last two samples; stock drift the reconciler reports arrives live (ops.stock_drift).
+// Worker health for admins: the Celery workers that answer and what they run, messages waiting
+// per queue, task outcomes with a rate from the last two samples. The first sample comes from
+// GET /api/v1/ops/workers, the next ones are pushed over Socket.IO (ops.workers, every
+// OMS_WORKERS_PUSH_SECONDS); while no push arrives (connection down) the page asks the API
+// itself. Stock drift the reconciler reports arrives live too (ops.stock_drift).
 import { api } from "../api.js";
 import { el, formatDateTime, formatDuration } from "../ui.js";
 import { live } from "../realtime.js";
 
-const REFRESH_MS = 5000;
+const REFRESH_MS = Number(document.getElementById("workers-page").dataset.pushSeconds) * 1000;
 const workersBody = document.getElementById("workers");
 const queuesBody = document.getElementById("queues");
 const tasksBody = document.getElementById("tasks");
 const sampledAt = document.getElementById("sampled-at");
 const error = document.getElementById("workers-error");
 let previous = null;
+let renderedAt = 0;
 
 function empty(colspan, text) {
   return el("tr", {}, el("td", { colspan, class: "empty" }, text));
@@ -55,6 +58,7 @@ function render(health) {
     el("td", { "data-label": "Per minute" }, perMinute(task, health)))) : [empty(5, "No task has run yet.")]));
   sampledAt.textContent = `Updated ${formatDateTime(health.sampled_at)}`;
   previous = health;
+  renderedAt = Date.now();
 }
 
 async function load() {
@@ -63,10 +67,11 @@ async function load() {
   } catch (failure) {
     error.hidden = false;
     error.textContent = `Worker health unavailable: ${failure.message}`;
-  } finally {
-    setTimeout(load, REFRESH_MS);
   }
 }
+
+// Pushes stopped (offline, reconnecting): ask the API instead.
+setInterval(() => { if (Date.now() - renderedAt > 2.5 * REFRESH_MS) load(); }, REFRESH_MS);
 
 function drift(event) {
   document.getElementById("drift-section").hidden = false;
@@ -75,5 +80,5 @@ function drift(event) {
     `${formatDateTime(event.at)}: ${event.name} had reserved_count ${event.reserved_count}, its orders hold ${event.expected_reserved}; ${state}.`));
 }
 
-live().on("ops.stock_drift", drift).start();
+live().on("ops.workers", render).on("ops.stock_drift", drift).start();
 load();
