@@ -405,6 +405,10 @@ def load_config(overrides: dict | None = None) -> dict:
         # The stock reconciler (every OMS_RECONCILE_SECONDS) reports drift; it sets the counter
         # right only when this is on (off: a person looks first).
         "OMS_RECONCILE_REPAIR": _env_bool("OMS_RECONCILE_REPAIR", False),
+        # How long a worker inspection (/admin/workers) or /readyz's ping waits for replies.
+        "OMS_WORKER_INSPECT_TIMEOUT": _env_float("OMS_WORKER_INSPECT_TIMEOUT", 0.5),
+        # Flower's address for the workers page's link (empty: no link).
+        "OMS_FLOWER_URL": _env("OMS_FLOWER_URL", "").rstrip("/") or None,
         # OpenAPI (flask-smorest)
         "API_TITLE": "Order fulfilment engine",
         "API_VERSION": "v1",

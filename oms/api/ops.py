@@ -1,14 +1,21 @@
-"""``/api/v1/ops``: stuck work and its replay (admins only)."""
+"""``/api/v1/ops``: stuck work and its replay, worker health (admins only)."""
 
 from __future__ import annotations
 
 from oms.auth.access import require_role
 from oms.auth.enums import UserRole
 from oms.openapi import Blueprint
-from oms.ops import service
-from oms.ops.schemas import ProblemListSchema, ProblemQuerySchema, ReplaySchema
+from oms.ops import service, workers
+from oms.ops.schemas import (
+    ProblemListSchema,
+    ProblemQuerySchema,
+    ReplaySchema,
+    WorkerHealthSchema,
+)
 
-blp = Blueprint("ops", __name__, description="Stuck work found and replayed (admins only)")
+blp = Blueprint(
+    "ops", __name__, description="Stuck work found and replayed, worker health (admins only)"
+)
 
 
 @blp.route("/problems", methods=["GET"])
@@ -29,3 +36,12 @@ def replay_problem(kind, problem_id):
     """Hand one problem back to its mechanism (outbox, reservation, email task, export run,
     webhook resend, the dead letter's task); writes an audit entry."""
     return service.replay(kind=kind, problem_id=problem_id)
+
+
+@blp.route("/workers", methods=["GET"])
+@require_role(UserRole.ADMIN)
+@blp.response(200, WorkerHealthSchema)
+def worker_health():
+    """The Celery workers that answer (with the tasks they run), messages waiting per queue,
+    task outcomes per task name, and Flower's address."""
+    return workers.health()

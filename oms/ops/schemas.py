@@ -1,4 +1,4 @@
-"""Request and response schemas of ``/api/v1/ops/problems``."""
+"""Request and response schemas of ``/api/v1/ops``: problems and worker health."""
 
 from __future__ import annotations
 
@@ -44,3 +44,53 @@ class ReplaySchema(ma.Schema):
     kind = ma.fields.String(metadata={"enum": KIND_VALUES})
     id = ma.fields.String()
     action = ma.fields.String(metadata={"description": "What was queued or sent again"})
+
+
+class ActiveTaskSchema(ma.Schema):
+    """A task a worker is running now."""
+
+    id = ma.fields.String(allow_none=True)
+    name = ma.fields.String(allow_none=True)
+    started_at = ma.fields.String(allow_none=True, metadata={"description": "ISO 8601, UTC"})
+
+
+class WorkerSchema(ma.Schema):
+    """One Celery worker that answered the inspection."""
+
+    name = ma.fields.String(metadata={"description": "The worker's node name (w1@host)"})
+    pid = ma.fields.Integer(allow_none=True)
+    concurrency = ma.fields.Integer(allow_none=True)
+    uptime_seconds = ma.fields.Integer(allow_none=True)
+    processed = ma.fields.Integer(metadata={"description": "Tasks it received since it started"})
+    active = ma.fields.List(ma.fields.Nested(ActiveTaskSchema))
+
+
+class QueueSchema(ma.Schema):
+    """Messages waiting in one queue (-1: the broker did not answer)."""
+
+    name = ma.fields.String()
+    depth = ma.fields.Integer()
+
+
+class TaskOutcomeSchema(ma.Schema):
+    """Outcomes of one task name, counted by every worker since the counters began."""
+
+    name = ma.fields.String()
+    succeeded = ma.fields.Integer()
+    failed = ma.fields.Integer()
+    retried = ma.fields.Integer()
+
+
+class WorkerHealthSchema(ma.Schema):
+    """Workers, queues and task outcomes as of ``sampled_at``."""
+
+    sampled_at = ma.fields.DateTime()
+    embedded = ma.fields.Boolean(metadata={"description": "Tasks run in the web process"})
+    broker = ma.fields.String(metadata={"description": "The broker's kind (redis, amqp, ...)"})
+    inspect_error = ma.fields.String(
+        allow_none=True, metadata={"description": "Why the workers could not be asked"}
+    )
+    workers = ma.fields.List(ma.fields.Nested(WorkerSchema))
+    queues = ma.fields.List(ma.fields.Nested(QueueSchema))
+    tasks = ma.fields.List(ma.fields.Nested(TaskOutcomeSchema))
+    flower_url = ma.fields.String(allow_none=True)

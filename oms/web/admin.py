@@ -1,5 +1,5 @@
 """The admin dashboard: every order (filters in the query string), CSV exports, analytics,
-user management, the audit log and stuck work (problems)."""
+user management, the audit log, stuck work (problems) and worker health."""
 
 from __future__ import annotations
 
@@ -63,3 +63,11 @@ def problems():
     """Stuck work (orders pending too long, unsent tasks and emails, failed exports, exhausted
     webhook deliveries, dead letters), each with a Replay button."""
     return render_template("admin/problems.html")
+
+
+@blp.get("/workers")
+@page(UserRole.ADMIN)
+def workers():
+    """The Celery workers, queue depths and task outcomes, refreshed by the page; stock drift
+    live; a link to Flower."""
+    return render_template("admin/workers.html")

@@ -28,6 +28,7 @@ ADMIN_PAGES = [
     "/admin/webhooks",
     "/admin/audit",
     "/admin/problems",
+    "/admin/workers",
 ]
 
 

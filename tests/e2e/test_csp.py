@@ -41,6 +41,7 @@ PAGES: dict[str, tuple[str | None, bool]] = {
     "/admin/audit": ("admin", False),
     "/admin/webhooks": ("admin", False),
     "/admin/problems": ("admin", False),
+    "/admin/workers": ("admin", True),
     "/logout": ("customer", False),  # last: it ends the session
 }
 # GET routes that are not pages (JSON, text, files) or pages reached only by redirect
