@@ -385,7 +385,9 @@ def notify_account_email(*, token_id: uuid.UUID) -> str:
         message["To"] = recipient
         message["Subject"] = subject
         message["X-OMS-Key"] = key
-        message.set_content("\n".join(lines))
+        # 8bit, not quoted-printable: the link stays whole in the raw text too (an .eml file
+        # of the embedded default read without a mail client)
+        message.set_content("\n".join(lines), cte="8bit")
         notification.attempts += 1
         failure = None
         try:
