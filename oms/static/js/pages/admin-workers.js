@@ -70,8 +70,9 @@ async function load() {
   }
 }
 
-// Pushes stopped (offline, reconnecting): ask the API instead.
-setInterval(() => { if (Date.now() - renderedAt > 2.5 * REFRESH_MS) load(); }, REFRESH_MS);
+// Pushes stopped (offline, reconnecting): ask the API instead. A push comes every interval
+// plus the inspection's own time (about a second), so two intervals and 5 s mean "stopped".
+setInterval(() => { if (Date.now() - renderedAt > 2 * REFRESH_MS + 5000) load(); }, REFRESH_MS);
 
 function drift(event) {
   document.getElementById("drift-section").hidden = false;
