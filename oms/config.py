@@ -361,7 +361,7 @@ def load_config(overrides: dict | None = None) -> dict:
         ),
         # Where Socket.IO is served: "embedded" (this web process, on threads: the one-process
         # default), "separate" (not here: this process only emits through Redis, and the
-        # Procfile's and compose's `socket` process serves it). socket_wsgi sets "server".
+        # Procfile's and compose's `socket` process serves it). oms.socket_server sets "server".
         "OMS_SOCKETIO": socketio_mode,
         # Where pages open their Socket.IO connection: empty is the page's own origin (the
         # embedded default, and behind compose's proxy); `make stack` names the socket port.
