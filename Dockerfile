@@ -8,7 +8,8 @@ COPY workers ./workers
 COPY workflows ./workflows
 COPY migrations ./migrations
 COPY templates ./templates
-COPY celery_config.py wsgi.py socket_wsgi.py gunicorn_api.conf.py gunicorn_socket.conf.py ./
+COPY celery_config.py wsgi.py ./
+COPY deploy ./deploy
 RUN pip install --no-cache-dir .
 EXPOSE 5000 5001
-CMD ["gunicorn", "-c", "gunicorn_api.conf.py", "--bind", "0.0.0.0:5000", "wsgi:app"]
+CMD ["gunicorn", "-c", "deploy/gunicorn_api.py", "--bind", "0.0.0.0:5000", "wsgi:app"]

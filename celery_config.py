@@ -12,6 +12,7 @@ imports = (
     "workers.inventory",
     "workers.maintenance",
     "workers.notifications",
+    "workers.ops",
     "workers.reports",
     "workers.webhooks",
 )
@@ -66,6 +67,7 @@ def beat_schedule_for(
     sweep_seconds: float,
     resend_seconds: float = 60.0,
     webhook_seconds: float = 15.0,
+    reconcile_seconds: float = 300.0,
 ) -> dict:
     """The safety nets and housekeeping beat runs; the intervals are settings."""
     return {
@@ -76,6 +78,7 @@ def beat_schedule_for(
         "recover-stale-exports": {"task": tasks.RECOVER_STALE_EXPORTS, "schedule": 60.0},
         "resend-unsent-notifications": {"task": tasks.RESEND_UNSENT, "schedule": resend_seconds},
         "purge-exports": {"task": tasks.PURGE_EXPORTS, "schedule": 3600.0},
+        "reconcile-stock": {"task": tasks.RECONCILE_STOCK, "schedule": reconcile_seconds},
     }
 
 
@@ -91,6 +94,7 @@ def settings_from(
     sweep_seconds: float,
     resend_seconds: float = 60.0,
     webhook_seconds: float = 15.0,
+    reconcile_seconds: float = 300.0,
 ) -> dict:
     """The deployment's part of the Celery settings. With no broker configured, tasks run
     inside the web process (the embedded default)."""
@@ -106,5 +110,6 @@ def settings_from(
             sweep_seconds=sweep_seconds,
             resend_seconds=resend_seconds,
             webhook_seconds=webhook_seconds,
+            reconcile_seconds=reconcile_seconds,
         ),
     }

@@ -71,7 +71,8 @@ def register_extensions(app: Flask) -> None:
 def init_socketio(app: Flask, socketio) -> None:
     """Bind Socket.IO as ``OMS_SOCKETIO`` says: served here on threads (``embedded``), not
     served here at all (``separate``: events only leave through Redis, for the socket
-    process), or served here on gevent's greenlets, WebSocket only (``server``: socket_wsgi).
+    process), or served here on gevent's greenlets, WebSocket only (``server``:
+    ``oms.socket_server``).
 
     WebSocket only, because a long-polling session is tied to the process that opened it and
     several socket processes behind one address would need sticky sessions for it."""
@@ -165,6 +166,9 @@ def register_blueprints(app: Flask) -> None:
     from oms.api import audit
 
     api.register_blueprint(audit.blp, url_prefix="/api/v1/audit")
+    from oms.api import ops
+
+    api.register_blueprint(ops.blp, url_prefix="/api/v1/ops")
 
 
 def register_commands(app: Flask) -> None:

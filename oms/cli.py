@@ -14,6 +14,7 @@ from oms.errors import OMSError
 users_cli = AppGroup("users", help="Manage user accounts.")
 database_cli = AppGroup("database", help="The database server side of set-up.")
 demo_cli = AppGroup("demo", help="Demo data for trying the app.")
+stock_cli = AppGroup("stock", help="Stock counters.")
 
 
 @users_cli.command("create")
@@ -68,8 +69,28 @@ def create_database() -> None:
     click.echo(f"database {url.database} {'created' if created else 'already exists'}")
 
 
+@stock_cli.command("reconcile")
+@click.option("--repair", is_flag=True, help="Set drifted counters right (with audit entries).")
+def reconcile_stock(repair: bool) -> None:
+    """Compare every product's reserved_count with its placed and picked orders; exit 1 when
+    drift is left."""
+    from oms.ops import reconcile
+
+    result = reconcile.reconcile(repair=repair)
+    for item in result["items"]:
+        state = "repaired" if item["repaired"] else "DRIFT"
+        click.echo(
+            f"{state} {item['product_id']} {item['name']}: reserved_count "
+            f"{item['reserved_count']}, orders hold {item['expected']}"
+        )
+    click.echo(f"{result['products']} drifted, {result['repaired']} repaired")
+    if result["products"]:
+        raise SystemExit(1)
+
+
 def register_cli(app: Flask) -> None:
-    """Add the ``users``, ``database`` and ``demo`` command groups to ``app``."""
+    """Add the ``users``, ``database``, ``demo`` and ``stock`` command groups to ``app``."""
+    app.cli.add_command(stock_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(database_cli)
     app.cli.add_command(demo_cli)

@@ -335,6 +335,7 @@ def load_config(overrides: dict | None = None) -> dict:
             sweep_seconds=_env_float("OMS_PENDING_SWEEP_SECONDS", 30.0),
             resend_seconds=_env_float("OMS_NOTIFICATION_SWEEP_SECONDS", 60.0),
             webhook_seconds=_env_float("OMS_WEBHOOKS_SWEEP_SECONDS", 15.0),
+            reconcile_seconds=_env_float("OMS_RECONCILE_SECONDS", 300.0),
         ),
         # Customer email: SMTP when OMS_SMTP_URL is set, else .eml files in OMS_MAIL_DIR.
         # A reservation task decides up to this many of the oldest pending orders with its own
@@ -353,12 +354,14 @@ def load_config(overrides: dict | None = None) -> dict:
         # taken from a request's Host header, which a client chooses.
         "OMS_PUBLIC_URL": _env("OMS_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
         "OMS_PASSWORD_RESET_MINUTES": _env_int("OMS_PASSWORD_RESET_MINUTES", 30),
+        # how long the link that activates a self-registered account works (once)
+        "OMS_EMAIL_CONFIRMATION_MINUTES": _env_int("OMS_EMAIL_CONFIRMATION_MINUTES", 24 * 60),
         "OMS_RATELIMIT_PASSWORD_RESET": _env_limit(
             "OMS_RATELIMIT_PASSWORD_RESET", "5 per minute; 20 per hour"
         ),
         # Where Socket.IO is served: "embedded" (this web process, on threads: the one-process
         # default), "separate" (not here: this process only emits through Redis, and the
-        # Procfile's and compose's `socket` process serves it). socket_wsgi sets "server".
+        # Procfile's and compose's `socket` process serves it). oms.socket_server sets "server".
         "OMS_SOCKETIO": socketio_mode,
         # Where pages open their Socket.IO connection: empty is the page's own origin (the
         # embedded default, and behind compose's proxy); `make stack` names the socket port.
@@ -395,6 +398,19 @@ def load_config(overrides: dict | None = None) -> dict:
         ),
         # a delivery claimed this long ago lost its worker (timeout plus margin): sent again
         "OMS_WEBHOOKS_STALE_SECONDS": _env_float("OMS_WEBHOOKS_STALE_SECONDS", 60.0),
+        # The problems view (/admin/problems): an order pending this long, an outbox row
+        # unsent this long, is listed as stuck (the safety nets run well within both).
+        "OMS_PROBLEM_PENDING_MINUTES": _env_float("OMS_PROBLEM_PENDING_MINUTES", 10.0),
+        "OMS_PROBLEM_OUTBOX_MINUTES": _env_float("OMS_PROBLEM_OUTBOX_MINUTES", 5.0),
+        # The stock reconciler (every OMS_RECONCILE_SECONDS) reports drift; it sets the counter
+        # right only when this is on (off: a person looks first).
+        "OMS_RECONCILE_REPAIR": _env_bool("OMS_RECONCILE_REPAIR", False),
+        # How long a worker inspection (/admin/workers) or /readyz's ping waits for replies.
+        "OMS_WORKER_INSPECT_TIMEOUT": _env_float("OMS_WORKER_INSPECT_TIMEOUT", 0.5),
+        # How often a Socket.IO process holding an admin's connection pushes worker health.
+        "OMS_WORKERS_PUSH_SECONDS": _env_float("OMS_WORKERS_PUSH_SECONDS", 5.0),
+        # Flower's address for the workers page's link (empty: no link).
+        "OMS_FLOWER_URL": _env("OMS_FLOWER_URL", "").rstrip("/") or None,
         # OpenAPI (flask-smorest)
         "API_TITLE": "Order fulfilment engine",
         "API_VERSION": "v1",

@@ -154,6 +154,21 @@ CATALOGUE: tuple[EventType, ...] = (
         },
         webhook=False,
     ),
+    EventType(
+        "ops.stock_drift",
+        1,
+        "The stock reconciler found a product whose reserved_count is not the units of its "
+        "placed and picked orders (admins' dashboards; webhooks may subscribe for alerting).",
+        {
+            "product_id": "the product's id",
+            "name": "the product name",
+            "reserved_count": "the counter as found",
+            "expected_reserved": "the units its placed and picked orders hold",
+            "inventory_count": "units in the warehouse",
+            "repaired": "whether the counter was set to expected_reserved (OMS_RECONCILE_REPAIR)",
+        },
+        ordered_by="product_id",
+    ),
 )
 
 BY_NAME: dict[str, EventType] = {event.name: event for event in CATALOGUE}

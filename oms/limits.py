@@ -253,8 +253,8 @@ def _forward_limiter_log() -> None:
 _forward_limiter_log()
 
 
-#: ``limiter.limit(**PASSWORD_RESET)``: reset requests and confirmations per address (each
-#: one may send an email or guess at a token).
+#: ``limiter.limit(**PASSWORD_RESET)``: reset requests, reset confirmations and registration
+#: confirmations per address (each one may send an email or guess at a token).
 PASSWORD_RESET: dict[str, Any] = {
     "limit_value": lambda: current_app.config[PASSWORD_RESET_SETTING],
     "key_func": address_key,

@@ -73,6 +73,28 @@ class _ScrapeTimeCollector:
         for (task, state), n in sorted(task_counts().items()):
             tasks.add_metric([task, state], n)
         yield tasks
+        yield from _stock_drift()
+
+
+def _stock_drift():
+    from oms.ops.reconcile import last_run
+
+    run = last_run()
+    for name, text, value in (
+        ("oms_stock_drift_products", "Products the last reconcile found drifted", "products"),
+        ("oms_stock_drift_units", "Units of drift the last reconcile left", "units"),
+        (
+            "oms_stock_reconciled_timestamp_seconds",
+            "When the stock was last reconciled",
+            "checked_at",
+        ),
+    ):
+        gauge = GaugeMetricFamily(name, text)
+        gauge.add_metric([], run.get(value, 0))
+        yield gauge
+    repairs = CounterMetricFamily("oms_stock_repairs", "Stock counters the reconciler set right")
+    repairs.add_metric([], run["repairs_total"])
+    yield repairs
 
 
 REGISTRY.register(_ScrapeTimeCollector())

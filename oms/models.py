@@ -5,6 +5,7 @@ from oms.auth.models import PasswordReset, RevokedToken, User
 from oms.customers.models import Customer
 from oms.exports.models import ExportJob
 from oms.notifications.models import Notification
+from oms.ops.models import DeadLetter
 from oms.orders.models import IdempotencyKey, Order, OrderItem, OrderNote, OrderStatusHistory
 from oms.outbox.models import OutboxMessage
 from oms.products.models import Product
@@ -13,6 +14,7 @@ from oms.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 __all__ = [
     "AuditEntry",
     "Customer",
+    "DeadLetter",
     "ExportJob",
     "IdempotencyKey",
     "Notification",

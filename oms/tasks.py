@@ -11,7 +11,7 @@ RESERVE_ORDER = "inventory.reserve_order"
 RESERVE_PENDING_ORDERS = "inventory.reserve_pending_orders"
 SEND_ORDER_STATUS = "notifications.send_order_status"
 RESEND_UNSENT = "notifications.resend_unsent"
-SEND_PASSWORD_RESET = "notifications.send_password_reset"  # noqa: S105 (a task name)
+SEND_ACCOUNT_EMAIL = "notifications.send_account_email"
 EXPORT_ORDERS = "reports.export_orders"
 RECOVER_STALE_EXPORTS = "reports.recover_stale_exports"
 PURGE_EXPORTS = "reports.purge_exports"
@@ -19,6 +19,7 @@ RELAY_OUTBOX = "outbox.relay_messages"
 PURGE_EXPIRED = "maintenance.purge_expired"
 SEND_WEBHOOK = "webhooks.send_delivery"
 SEND_DUE_WEBHOOKS = "webhooks.send_due_deliveries"
+RECONCILE_STOCK = "ops.reconcile_stock"
 
 # One queue per kind of work, so a flood of exports never delays reservations; housekeeping
 # never waits behind long exports; a slow webhook receiver delays only other webhooks.
@@ -28,7 +29,7 @@ QUEUE_OF = {
     RESERVE_PENDING_ORDERS: "orders",
     SEND_ORDER_STATUS: "notifications",
     RESEND_UNSENT: "maintenance",
-    SEND_PASSWORD_RESET: "notifications",
+    SEND_ACCOUNT_EMAIL: "notifications",
     EXPORT_ORDERS: "reports",
     RECOVER_STALE_EXPORTS: "maintenance",
     PURGE_EXPORTS: "maintenance",
@@ -36,4 +37,5 @@ QUEUE_OF = {
     PURGE_EXPIRED: "maintenance",
     SEND_WEBHOOK: "webhooks",
     SEND_DUE_WEBHOOKS: "webhooks",
+    RECONCILE_STOCK: "maintenance",
 }

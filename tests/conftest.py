@@ -346,5 +346,16 @@ class AuthActions:
 
 
 @pytest.fixture
+def outbox_mail(monkeypatch) -> list:
+    """The emails sent, in order: the mailer (the boundary to the mail server) appends to this
+    list; the outbox and the notifications task stay real."""
+    from oms.notifications import mailer
+
+    sent: list = []
+    monkeypatch.setattr(mailer, "send", lambda message: sent.append(message) or "test")
+    return sent
+
+
+@pytest.fixture
 def auth(client) -> AuthActions:
     return AuthActions(client)

@@ -44,12 +44,13 @@ def resend_unsent() -> int:
     return service.resend_unsent(older_than=timedelta(minutes=minutes))
 
 
-@shared_task(name=tasks.SEND_PASSWORD_RESET, bind=True, max_retries=6)
-def send_password_reset(self, reset_id: str) -> str:
-    """Email a password reset link; a second run sends nothing. Retried like the order
-    emails, but briefly: the link expires within the hour anyway."""
+@shared_task(name=tasks.SEND_ACCOUNT_EMAIL, bind=True, max_retries=6)
+def send_account_email(self, token_id: str) -> str:
+    """Email a password reset link, a registration's confirmation link or a registration
+    notice; a second run sends nothing. Retried like the order emails, but briefly: a link
+    that expired meanwhile is not sent anyway."""
     try:
-        return service.notify_password_reset(reset_id=uuid.UUID(reset_id))
+        return service.notify_account_email(token_id=uuid.UUID(token_id))
     except (smtplib.SMTPException, OSError) as exc:
         if self.request.is_eager:
             raise

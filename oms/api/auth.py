@@ -15,6 +15,7 @@ from oms.auth.schemas import (
     PasswordChangeSchema,
     PasswordResetConfirmSchema,
     PasswordResetRequestSchema,
+    RegisterConfirmSchema,
     RegisterSchema,
     TokensSchema,
     UserSchema,
@@ -52,6 +53,12 @@ def login(body):
     return _tokens_response(user, 200)
 
 
+REGISTER_SENT = (
+    "Check your inbox: we have sent a message to that address. To activate a new account, "
+    "open the link in it within {hours} hours."
+)
+
+
 @blp.route("/register", methods=["POST"])
 @limiter.limit(**limits.REGISTRATION)
 @blp.arguments(
@@ -64,11 +71,31 @@ def login(body):
         "address": {"line1": "1 Main St", "city": "Oslo", "postal_code": "0150", "country": "NO"},
     },
 )
-@blp.response(201, TokensSchema)
+@blp.response(202, MessageSchema)
 def register(body):
-    """Create a customer account and its customer record, and log it in."""
-    user = service.register_customer(**body)
-    return _tokens_response(user, 201)
+    """Register a customer account; it works once the emailed link is followed
+    (``/register/confirm``).
+
+    The answer is the same for a new and a known email: a new one gets the confirmation link,
+    a known one an email saying someone tried to register with it. Invalid input (a short
+    password, a bad address) is a 422 either way."""
+    service.register_customer(**body)
+    hours = max(1, current_app.config["OMS_EMAIL_CONFIRMATION_MINUTES"] // 60)
+    response = jsonify({"message": REGISTER_SENT.format(hours=hours)})
+    response.status_code = 202
+    return response
+
+
+@blp.route("/register/confirm", methods=["POST"])
+@limiter.limit(**limits.PASSWORD_RESET)
+@blp.arguments(RegisterConfirmSchema)
+@blp.response(200, TokensSchema)
+def confirm_registration(body):
+    """Activate the account with the emailed token (once, within
+    ``OMS_EMAIL_CONFIRMATION_MINUTES``) and log it in. A bad, used or expired token is a 422
+    on ``token``."""
+    user = service.confirm_registration(token=body["token"])
+    return _tokens_response(user, 200)
 
 
 @blp.route("/logout", methods=["POST"])

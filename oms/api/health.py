@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify
 
 from oms.extensions import db, limiter
+from oms.ops import workers
 
 blp = Blueprint("health", __name__)
 
@@ -21,7 +22,9 @@ def healthz():
 @blp.get("/readyz")
 @limiter.exempt
 def readyz():
-    """The database and Redis answer (readiness); 503 names what is down."""
+    """The database and Redis answer (readiness); 503 names what is down. With a broker, a
+    worker must answer a ping too, or the deployment is ``degraded``: still 200, since this
+    process serves (orders wait in the queue), but the check names it."""
     checks: dict[str, str] = {}
     try:
         db.session.execute(sa.text("SELECT 1"))
@@ -37,6 +40,9 @@ def readyz():
         except redis.RedisError as exc:
             checks["redis"] = f"down: {exc.__class__.__name__}"
     ready = all(v == "ok" for v in checks.values())
-    return jsonify({"status": "ready" if ready else "unavailable", "checks": checks}), (
-        200 if ready else 503
-    )
+    status = "ready" if ready else "unavailable"
+    worker_check = workers.readiness() if ready else None
+    if worker_check is not None:
+        checks["workers"] = worker_check
+        status = "ready" if worker_check == "ok" else "degraded"
+    return jsonify({"status": status, "checks": checks}), 200 if ready else 503

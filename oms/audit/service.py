@@ -21,7 +21,7 @@ from oms.extensions import db
 PRODUCT_FIELDS = ("name", "description", "price", "inventory_count", "active")
 CUSTOMER_FIELDS = ("email", "first_name", "last_name", "phone", "address", "user_id")
 USER_FIELDS = ("email", "first_name", "last_name", "role", "is_active")
-ENTITY_TYPES = ("product", "customer", "user")
+ENTITY_TYPES = ("product", "customer", "user", "problem")
 
 
 def _plain(value: Any) -> Any:

@@ -34,6 +34,10 @@ class User(UUIDPrimaryKey, Timestamps, Model):
     session_epoch: Mapped[int] = mapped_column(
         sa.Integer, nullable=False, default=0, server_default="0"
     )
+    # When the owner of the email proved it (the link of a self-registration, or a password
+    # reset). None: self-registered and not confirmed yet, so logging in fails like a wrong
+    # password. Users made by an admin or the CLI are confirmed when made.
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
     # The customer record of a customer user (None for staff and admins).
     customer = relationship("Customer", uselist=False, viewonly=True, lazy="selectin")
@@ -55,15 +59,38 @@ class RevokedToken(Model):
     )
 
 
+class TokenPurpose:
+    """What an emailed account token is for (``password_resets.purpose``); also the first part
+    of its ``notifications`` key and of the message its token signature covers."""
+
+    PASSWORD_RESET = "password-reset"  # noqa: S105 (a purpose, not a secret)
+    EMAIL_CONFIRMATION = "email-confirmation"
+    # "someone tried to register with your address": no usable token, only the email
+    REGISTRATION_NOTICE = "registration-notice"
+
+    ALL = (PASSWORD_RESET, EMAIL_CONFIRMATION, REGISTRATION_NOTICE)
+
+
 class PasswordReset(UUIDPrimaryKey, CreatedAt, Model):
-    """A password reset a user asked for. The emailed token is the row's id and an HMAC of it
-    under the app's secret key (``oms.auth.resets``): nothing stored here rebuilds a token.
-    ``used_at`` is set when it was used or replaced by a newer one (single use)."""
+    """An account email sent through the notifications worker: a password reset, the
+    confirmation of a self-registration, or the notice that someone tried to register with a
+    known address (``purpose``). A token is the row's id and an HMAC of purpose and id under
+    the app's secret key (``oms.auth.resets``): nothing stored here rebuilds one. ``used_at``
+    is set when it was used or replaced by a newer one (single use). A notice has no user
+    when the address belongs to a customer record without a login: ``recipient`` says where
+    it goes."""
 
     __tablename__ = "password_resets"
 
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    user_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
+    purpose: Mapped[str] = mapped_column(
+        sa.String(30),
+        nullable=False,
+        default=TokenPurpose.PASSWORD_RESET,
+        server_default=TokenPurpose.PASSWORD_RESET,
+    )
+    recipient: Mapped[str | None] = mapped_column(sa.String(255))
     expires_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), nullable=False)
     used_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))

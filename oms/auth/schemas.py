@@ -114,6 +114,12 @@ class PasswordResetRequestSchema(StrictSchema):
     email = ma.fields.Email(required=True, validate=ma.validate.Length(max=255))
 
 
+class RegisterConfirmSchema(StrictSchema):
+    """The token from the confirmation email of a registration."""
+
+    token = ma.fields.String(required=True, validate=ma.validate.Length(max=200))
+
+
 class PasswordResetConfirmSchema(StrictSchema):
     """The token from the reset email and the new password."""
 

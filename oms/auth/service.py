@@ -14,7 +14,7 @@ from oms.auth import resets
 from oms.auth.emails import normalize_email
 from oms.auth.enums import UserRole
 from oms.auth.errors import CustomerHasLogin, OwnAccountProtected
-from oms.auth.models import PasswordReset, RevokedToken, User
+from oms.auth.models import PasswordReset, RevokedToken, TokenPurpose, User
 from oms.auth.passwords import check_password, hash_password
 from oms.customers.errors import EmailTaken
 from oms.customers.models import Customer
@@ -52,11 +52,13 @@ def get_by_email(*, email: str) -> User | None:
 
 
 def authenticate(*, email: str, password: str) -> User:
-    """The active user with these credentials, or AuthenticationError (same for every cause).
-    Either way the attempt is in the audit log, with the email as typed (normalised)."""
+    """The active, confirmed user with these credentials, or AuthenticationError (the same
+    for every cause: an unconfirmed registration fails like a wrong password, so logging in
+    tells nobody which emails registered). Either way the attempt is in the audit log, with
+    the email as typed (normalised)."""
     user = get_by_email(email=email)
     ok = check_password(password, user.password_hash if user else None)
-    succeeded = ok and user is not None and user.is_active
+    succeeded = ok and user is not None and user.is_active and user.email_confirmed_at is not None
     with transaction():
         audit.record(
             "login.succeeded" if succeeded else "login.failed",
@@ -72,18 +74,24 @@ def authenticate(*, email: str, password: str) -> User:
 
 
 def _new_user(
-    *, email: str, password: str, role: UserRole, first_name: str, last_name: str
+    *,
+    email: str,
+    password_hash: str,
+    role: UserRole,
+    first_name: str,
+    last_name: str,
+    confirmed: bool = True,
 ) -> User:
-    _check_password_policy(password)
     email = normalize_email(email)
     if get_by_email(email=email) is not None:
         raise EmailTaken(who="user")
     user = User(
         email=email,
-        password_hash=hash_password(password),
+        password_hash=password_hash,
         role=role,
         first_name=first_name.strip(),
         last_name=last_name.strip(),
+        email_confirmed_at=utcnow() if confirmed else None,
     )
     db.session.add(user)
     db.session.flush()
@@ -99,10 +107,16 @@ def _new_user(
 def create_user(
     *, email: str, password: str, role: UserRole, first_name: str = "", last_name: str = ""
 ) -> User:
-    """Create a user of any role (CLI and admin use)."""
+    """Create a user of any role (CLI and admin use), confirmed: whoever creates it vouches
+    for the address."""
+    _check_password_policy(password)
     with transaction():
         user = _new_user(
-            email=email, password=password, role=role, first_name=first_name, last_name=last_name
+            email=email,
+            password_hash=hash_password(password),
+            role=role,
+            first_name=first_name,
+            last_name=last_name,
         )
         if role == UserRole.CUSTOMER:
             _link_customer(user)
@@ -117,28 +131,160 @@ def register_customer(
     last_name: str,
     phone: str | None = None,
     address: dict | None = None,
-) -> User:
-    """Self-registration: a customer user and a new customer record, in one transaction.
+) -> None:
+    """Self-registration, answered the same whatever the email (the caller says "check your
+    inbox"), with the same work in both paths (the password is hashed either way), so neither
+    the answer nor its timing tells which emails are known.
 
-    An email that already has a customer record (created by staff) is refused: nothing proves
-    the registrant owns that address, and linking would hand them that customer's orders. An
-    admin gives such a customer a login (``users create``/``POST /users``, which links)."""
-    with transaction():
-        if get_by_email(email=email) is not None:
-            raise EmailTaken(who="user", hint=" Log in instead.")
-        existing = db.session.scalar(
-            sa.select(Customer.id).where(Customer.email == normalize_email(email))
+    A new email gets an unconfirmed customer user and customer record and an emailed link
+    (:func:`confirm_registration`); until it is followed, logging in fails like a wrong
+    password. A known email (a user, confirmed or not, or a customer record staff made) gets
+    an email saying someone tried to register with it, and nothing else changes: nothing
+    proves the registrant owns the address, and a customer record's orders are never handed
+    to a registration (an admin gives such a customer a login; a password reset confirms)."""
+    _check_password_policy(password)
+    password_hash = hash_password(password)
+    email = normalize_email(email)
+
+    def attempt() -> None:
+        _register_once(
+            email,
+            password_hash,
+            first_name=first_name,
+            last_name=last_name,
+            phone=phone,
+            address=address,
         )
-        if existing is not None:
-            raise EmailTaken(hint=" Ask the shop for a login.")
+
+    try:
+        attempt()
+    except (sa.exc.IntegrityError, EmailTaken) as exc:
+        if isinstance(exc, sa.exc.IntegrityError) and not any(
+            name in str(exc.orig) for name in _EMAIL_CONSTRAINTS
+        ):
+            raise
+        # a concurrent registration of this email won the race: now it is a known email
+        attempt()
+
+
+# the unique indexes a concurrent registration of the same email runs into
+_EMAIL_CONSTRAINTS = ("uq_users_email", "uq_customers_email")
+
+
+def _register_once(
+    email: str,
+    password_hash: str,
+    *,
+    first_name: str,
+    last_name: str,
+    phone: str | None,
+    address: dict | None,
+) -> None:
+    """One try of :func:`register_customer`, in one transaction."""
+    with transaction() as session:
+        user = get_by_email(email=email)
+        has_customer = session.scalar(sa.select(Customer.id).where(Customer.email == email))
+        if user is not None or has_customer is not None:
+            _email_token(
+                TokenPurpose.REGISTRATION_NOTICE,
+                user_id=None,
+                recipient=email,
+                minutes=current_app.config["OMS_EMAIL_CONFIRMATION_MINUTES"],
+            )
+            audit.record(
+                "user.registration_attempted",
+                entity_type="user",
+                entity_id=user.id if user else None,
+                after={"email": email},
+            )
+            return
         user = _new_user(
             email=email,
-            password=password,
+            password_hash=password_hash,
             role=UserRole.CUSTOMER,
             first_name=first_name,
             last_name=last_name,
+            confirmed=False,
         )
         _link_customer(user, phone=phone, address=address)
+        _email_token(
+            TokenPurpose.EMAIL_CONFIRMATION,
+            user_id=user.id,
+            minutes=current_app.config["OMS_EMAIL_CONFIRMATION_MINUTES"],
+        )
+
+
+def _email_token(
+    purpose: str, *, user_id: uuid.UUID | None, minutes: int, recipient: str | None = None
+) -> PasswordReset:
+    """In the caller's transaction: a new account token of ``purpose`` for the user (older
+    unused ones of that purpose are spent: only the newest link works), and the task that
+    emails it (through the outbox)."""
+    now = utcnow()
+    if user_id is not None:
+        db.session.execute(
+            sa.update(PasswordReset)
+            .where(
+                PasswordReset.user_id == user_id,
+                PasswordReset.purpose == purpose,
+                PasswordReset.used_at.is_(None),
+            )
+            .values(used_at=now)
+        )
+    row = PasswordReset(
+        user_id=user_id,
+        purpose=purpose,
+        recipient=recipient,
+        expires_at=now + timedelta(minutes=minutes),
+    )
+    db.session.add(row)
+    db.session.flush()
+    outbox.enqueue(tasks.SEND_ACCOUNT_EMAIL, token_id=str(row.id))
+    return row
+
+
+def _spend_token(token: str, purpose: str, invalid: ValidationError) -> User:
+    """In the caller's transaction: the active user a token of ``purpose`` names, its row
+    marked used; ``invalid`` when it is forged, used, replaced or expired."""
+    token_id = resets.token_id_of(token, purpose)
+    if token_id is None:
+        raise invalid
+    row = db.session.get(PasswordReset, token_id, with_for_update=True)
+    if (
+        row is None
+        or row.purpose != purpose
+        or row.used_at is not None
+        or as_utc(row.expires_at) <= utcnow()
+    ):
+        raise invalid
+    user = get_active(user_id=row.user_id)
+    if user is None:
+        raise invalid
+    row.used_at = utcnow()
+    return user
+
+
+def _confirm_email(user: User) -> None:
+    if user.email_confirmed_at is None:
+        user.email_confirmed_at = utcnow()
+        audit.record("user.email_confirmed", entity_type="user", entity_id=user.id)
+
+
+def confirm_registration(*, token: str) -> User:
+    """Activate a self-registered account with the emailed token (once, before it expires);
+    the caller logs the user in."""
+    invalid = ValidationError(
+        "The confirmation link is invalid or has expired.",
+        details={
+            "token": [
+                "This link is invalid, used or expired. Register again or reset your password."
+            ]
+        },
+    )
+    with transaction():
+        user = _spend_token(token, TokenPurpose.EMAIL_CONFIRMATION, invalid)
+        _confirm_email(user)
+    db.session.refresh(user)
     return user
 
 
@@ -337,43 +483,27 @@ def request_password_reset(*, email: str) -> None:
     """Email a reset link to the active user with this email; for any other email nothing
     happens, and the caller answers the same either way. A newer request replaces the older
     links (only the last one works)."""
-    with transaction() as session:
+    with transaction():
         user = get_by_email(email=email)
         if user is None or not user.is_active:
             return
-        now = utcnow()
-        session.execute(
-            sa.update(PasswordReset)
-            .where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
-            .values(used_at=now)
-        )
         minutes = current_app.config["OMS_PASSWORD_RESET_MINUTES"]
-        reset = PasswordReset(user_id=user.id, expires_at=now + timedelta(minutes=minutes))
-        session.add(reset)
-        session.flush()
-        outbox.enqueue(tasks.SEND_PASSWORD_RESET, reset_id=str(reset.id))
+        _email_token(TokenPurpose.PASSWORD_RESET, user_id=user.id, minutes=minutes)
         audit.record("user.password_reset_requested", entity_type="user", entity_id=user.id)
 
 
 def confirm_password_reset(*, token: str, new_password: str) -> User:
     """Set the password named by a reset token once: the token must be signed, unused, not
-    expired, and its user active. Ends every session of the user."""
+    expired, and its user active. Ends every session of the user. The emailed link proves the
+    address too, so an unconfirmed registration is confirmed by it."""
     invalid = ValidationError(
         "The reset link is invalid or has expired.",
         details={"token": ["This link is invalid, used or expired. Ask for a new one."]},
     )
-    reset_id = resets.reset_id_of(token)
-    if reset_id is None:
-        raise invalid
-    with transaction() as session:
-        reset = session.get(PasswordReset, reset_id, with_for_update=True)
-        if reset is None or reset.used_at is not None or as_utc(reset.expires_at) <= utcnow():
-            raise invalid
-        user = get_active(user_id=reset.user_id)
-        if user is None:
-            raise invalid
-        reset.used_at = utcnow()
+    with transaction():
+        user = _spend_token(token, TokenPurpose.PASSWORD_RESET, invalid)
         _set_password(user, new_password)
+        _confirm_email(user)
         audit.record("user.password_reset", entity_type="user", entity_id=user.id, actor_id=user.id)
     db.session.refresh(user)
     return user

@@ -10,8 +10,8 @@ class EmailTaken(ConflictError):
 
     code = "email_taken"
 
-    def __init__(self, *, who: str = "customer", hint: str = ""):
-        message = f"A {who} with this email already exists.{hint}"
+    def __init__(self, *, who: str = "customer"):
+        message = f"A {who} with this email already exists."
         super().__init__(message, details={"email": [message]})
 
 

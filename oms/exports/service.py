@@ -326,6 +326,27 @@ def recover_stale(*, stale_after: timedelta, max_attempts: int) -> dict[str, int
     return counts
 
 
+def rerun(*, job_id: uuid.UUID) -> bool:
+    """Run a failed, silent or stalled export again from the start (an admin's replay): the job
+    is queued with its task, its partial files removed; a run of the old attempt that wakes up
+    finds the job no longer its own. False when the job is finished or cancelled."""
+    with transaction() as session:
+        job = session.scalars(
+            sa.select(ExportJob).where(ExportJob.id == job_id).with_for_update()
+        ).one_or_none()
+        if job is None or job.status in (ExportStatus.FINISHED, ExportStatus.CANCELLED):
+            return False
+        files.remove_files(job.id, parts_up_to=job.attempts)
+        job.status = ExportStatus.QUEUED
+        job.rows_written = 0
+        job.total_rows = None
+        job.error = None
+        job.finished_at = None
+        job.heartbeat_at = utcnow()
+        outbox.enqueue(tasks.EXPORT_ORDERS, job_id=str(job.id))
+        return True
+
+
 def purge(*, older_than: timedelta, orphan_age: timedelta) -> dict[str, int]:
     """Delete jobs that ended more than ``older_than`` ago with their files, and files in the
     export folder that no job offers or writes any more (left by a lost run or a deleted

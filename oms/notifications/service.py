@@ -31,7 +31,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from oms import tasks
 from oms.auth import resets
-from oms.auth.models import PasswordReset, User
+from oms.auth.models import PasswordReset, TokenPurpose, User
 from oms.customers.models import Customer
 from oms.db import as_utc, insert_or_ignore, rowcount, transaction, utcnow
 from oms.extensions import db
@@ -247,6 +247,27 @@ def notify_order_status(
     return "sent"
 
 
+def _queue_task_of(dedupe_key: str) -> None:
+    """Queue (through the outbox) the task that sends the notification keyed ``dedupe_key``."""
+    kind, _, about = dedupe_key.partition(":")
+    if kind in TokenPurpose.ALL:  # a link that expired meanwhile is skipped by its task
+        outbox.enqueue(tasks.SEND_ACCOUNT_EMAIL, token_id=about)
+        return
+    order_id, status = about.split(":")
+    outbox.enqueue(tasks.SEND_ORDER_STATUS, order_id=order_id, status=status)
+
+
+def resend(*, notification_id: uuid.UUID) -> bool:
+    """Queue an unsent notification's task again now (an admin's replay); False when it was
+    sent meanwhile. Sending stays once: the task claims the row first."""
+    with transaction() as session:
+        notification = session.get(Notification, notification_id)
+        if notification is None or notification.sent_at is not None:
+            return False
+        _queue_task_of(notification.dedupe_key)
+        return True
+
+
 def resend_unsent(*, older_than: timedelta, limit: int = 500) -> int:
     """Queue again the notifications left unsent, unclaimed and untried for ``older_than``
     (their task was lost); returns how many. Sending stays once: each task claims first."""
@@ -267,12 +288,7 @@ def resend_unsent(*, older_than: timedelta, limit: int = 500) -> int:
             .with_for_update(skip_locked=True)
         ).all()
         for row in rows:
-            kind, _, about = row.dedupe_key.partition(":")
-            if kind == "password-reset":  # a reset that expired meanwhile is skipped by its task
-                outbox.enqueue(tasks.SEND_PASSWORD_RESET, reset_id=about)
-                continue
-            order_id, status = about.split(":")
-            outbox.enqueue(tasks.SEND_ORDER_STATUS, order_id=order_id, status=status)
+            _queue_task_of(row.dedupe_key)
         if rows:
             # not queued again before another ``older_than`` has passed
             touched = session.execute(
@@ -284,24 +300,68 @@ def resend_unsent(*, older_than: timedelta, limit: int = 500) -> int:
     return len(rows)
 
 
-def notify_password_reset(*, reset_id: uuid.UUID) -> str:
-    """Email the reset link of ``reset_id`` to its user, once (a ``notifications`` row keyed
-    ``password-reset:<id>``); a reset already used, replaced or expired is not sent."""
-    key = f"password-reset:{reset_id}"
+def _account_message(row: PasswordReset, user: User | None) -> tuple[str, list[str]]:
+    """Subject and body lines of an account email (``row.purpose``)."""
+    base = current_app.config["OMS_PUBLIC_URL"]
+    hello = f"Hello {user.first_name or user.email}," if user else "Hello,"
+    if row.purpose == TokenPurpose.PASSWORD_RESET:
+        minutes = current_app.config["OMS_PASSWORD_RESET_MINUTES"]
+        return "Reset your password", [
+            hello,
+            "",
+            "Someone asked to reset the password of your account. To choose a new",
+            f"password, open this link within {minutes} minutes (it works once):",
+            "",
+            resets.link(row.id, row.purpose),
+            "",
+            "If it was not you, ignore this email: your password stays as it is.",
+        ]
+    if row.purpose == TokenPurpose.EMAIL_CONFIRMATION:
+        hours = max(1, current_app.config["OMS_EMAIL_CONFIRMATION_MINUTES"] // 60)
+        return "Confirm your email address", [
+            hello,
+            "",
+            "Thank you for registering. To activate your account, open this link",
+            f"within {hours} hours (it works once):",
+            "",
+            resets.link(row.id, row.purpose),
+            "",
+            "If it was not you, ignore this email: the account stays inactive.",
+        ]
+    return "Someone tried to register with your address", [
+        hello,
+        "",
+        "Someone tried to create an account with this email address, which the shop",
+        "already knows. If it was you, log in, or choose a new password if you forgot it:",
+        "",
+        f"Log in: {base}/login",
+        f"Reset your password: {base}/password-reset",
+        "",
+        "If the shop keeps your customer record but you never had a login, ask the shop",
+        "for one. If it was not you, ignore this email: nothing was changed.",
+    ]
+
+
+def notify_account_email(*, token_id: uuid.UUID) -> str:
+    """Send the account email of ``token_id`` (a password reset, an email confirmation, a
+    registration notice), once (a ``notifications`` row keyed ``<purpose>:<id>``); a link
+    already used, replaced or expired is not sent."""
     with transaction() as session:
-        reset = session.get(PasswordReset, reset_id)
-        if reset is None or reset.used_at is not None or as_utc(reset.expires_at) <= utcnow():
+        row = session.get(PasswordReset, token_id)
+        if row is None or row.used_at is not None or as_utc(row.expires_at) <= utcnow():
             return "skipped"
-        user = session.get(User, reset.user_id)
-        if user is None:
+        user = session.get(User, row.user_id) if row.user_id else None
+        recipient = user.email if user else row.recipient
+        if recipient is None:
             return "skipped"
-        subject = "Reset your password"
+        key = f"{row.purpose}:{row.id}"
+        subject, lines = _account_message(row, user)
         session.execute(
             insert_or_ignore(Notification)
             .values(
                 id=uuid.uuid4(),
                 dedupe_key=key,
-                recipient=user.email,
+                recipient=recipient,
                 subject=subject,
                 created_at=utcnow(),
             )
@@ -319,27 +379,15 @@ def notify_password_reset(*, reset_id: uuid.UUID) -> str:
         if notification.attempts and _was_mailed(key):  # accepted; the commit was lost
             notification.sent_at = utcnow()
             return "already sent"
-        minutes = current_app.config["OMS_PASSWORD_RESET_MINUTES"]
         notification.last_attempt_at = utcnow()  # the row stays locked while it is sent
         message = EmailMessage()
         message["From"] = current_app.config["OMS_MAIL_FROM"]
-        message["To"] = user.email
+        message["To"] = recipient
         message["Subject"] = subject
         message["X-OMS-Key"] = key
-        message.set_content(
-            "\n".join(
-                [
-                    f"Hello {user.first_name or user.email},",
-                    "",
-                    "Someone asked to reset the password of your account. To choose a new",
-                    f"password, open this link within {minutes} minutes (it works once):",
-                    "",
-                    resets.reset_url(reset.id),
-                    "",
-                    "If it was not you, ignore this email: your password stays as it is.",
-                ]
-            )
-        )
+        # 8bit, not quoted-printable: the link stays whole in the raw text too (an .eml file
+        # of the embedded default read without a mail client)
+        message.set_content("\n".join(lines), cte="8bit")
         notification.attempts += 1
         failure = None
         try:
@@ -351,6 +399,6 @@ def notify_password_reset(*, reset_id: uuid.UUID) -> str:
             notification.last_error = f"{exc.__class__.__name__}: {exc}"[:500]
             failure = exc
     if failure is not None:
-        log.warning("password reset email not sent", extra={"key": key, "error": str(failure)})
+        log.warning("account email not sent", extra={"key": key, "error": str(failure)})
         raise failure
     return "sent"

@@ -130,19 +130,23 @@ def dispatch(messages: list[_Committed]) -> int:
     return len(sent)
 
 
-def relay(*, limit: int = 500, min_age_seconds: float = 2.0) -> int:
-    """Send unsent messages older than ``min_age_seconds`` (beat task); returns how many.
+def relay(
+    *, limit: int = 500, min_age_seconds: float = 2.0, message_ids: list[int] | None = None
+) -> int:
+    """Send unsent messages older than ``min_age_seconds`` (beat task; only ``message_ids``
+    when given, an admin's replay); returns how many.
 
     Rows are claimed with ``FOR UPDATE SKIP LOCKED`` so several relays never send the same row
     at once; the age filter leaves fresh rows to their own after-commit dispatch."""
     cutoff = utcnow() - timedelta(seconds=min_age_seconds)
     with transaction() as session:
+        query = sa.select(OutboxMessage).where(
+            OutboxMessage.sent_at.is_(None), OutboxMessage.created_at <= cutoff
+        )
+        if message_ids is not None:
+            query = query.where(OutboxMessage.id.in_(message_ids))
         messages = session.scalars(
-            sa.select(OutboxMessage)
-            .where(OutboxMessage.sent_at.is_(None), OutboxMessage.created_at <= cutoff)
-            .order_by(OutboxMessage.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
+            query.order_by(OutboxMessage.id).limit(limit).with_for_update(skip_locked=True)
         ).all()
         eager = current_app.extensions["celery"].conf.task_always_eager
         sent = 0

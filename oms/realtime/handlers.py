@@ -7,7 +7,7 @@ account, refuses the connection. There is no "join" handler: rooms come from the
 Every ``OMS_SOCKET_RECHECK_SECONDS`` each process serving Socket.IO re-checks its own
 connections and disconnects those whose token expired or was revoked (logout) or whose user
 was deactivated or changed role; clients reconnect with a fresh token and get the rooms they
-now deserve.
+now deserve. An admin's connection also starts the worker-health push (``workers_feed``).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from oms.auth import service as auth_service
 from oms.auth.enums import UserRole
 from oms.auth.models import User
 from oms.extensions import socketio
+from oms.realtime import workers_feed
 from oms.realtime.rooms import rooms_for_event, rooms_for_user
 
 log = logging.getLogger("oms.realtime")
@@ -116,6 +117,11 @@ def _start_rechecks() -> None:
             socketio.start_background_task(_recheck_forever, current_app._get_current_object())  # type: ignore[attr-defined]
 
 
+def _admin_sids() -> list[str]:
+    """This process's admin connections (worker health goes to them)."""
+    return [sid for sid, c in list(_connections.items()) if c.role == UserRole.ADMIN]
+
+
 @socketio.on("connect")
 def on_connect(auth=None):
     """Authenticate, join the user's rooms and say welcome; refuse a bad login."""
@@ -132,6 +138,8 @@ def on_connect(auth=None):
         rooms=frozenset(rooms),
     )
     _start_rechecks()
+    if user.role == UserRole.ADMIN:
+        workers_feed.start(current_app._get_current_object(), _admin_sids)  # type: ignore[attr-defined]
     socketio.emit("welcome", {"user_id": str(user.id), "rooms": sorted(rooms)}, to=_sid())
 
 

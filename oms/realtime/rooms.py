@@ -8,7 +8,7 @@ from oms.auth.models import User
 
 STAFF_ROOM = "staff"  # staff and admins: every order and stock event
 CATALOGUE_ROOM = "catalogue"  # everyone logged in: availability of products on sale
-ADMIN_ROOM = "admin"  # admins: notices about the system itself (a webhook endpoint disabled)
+ADMIN_ROOM = "admin"  # admins: notices about the system itself (webhooks disabled, drift)
 
 
 def customer_room(customer_id: str) -> str:
@@ -36,7 +36,7 @@ def rooms_for_user(user: User) -> set[str]:
 def rooms_for_event(event: dict) -> set[str]:
     """The rooms that may see ``event``: order events go to staff and the order's customer,
     availability of products on sale to everyone, stock counters and low-stock warnings to
-    staff, exports to the admin who asked."""
+    staff, exports to the admin who asked, notices about the system to admins."""
     kind = event["type"]
     if kind.startswith("order."):
         return {STAFF_ROOM, customer_room(event["customer_id"])}
@@ -44,6 +44,6 @@ def rooms_for_event(event: dict) -> set[str]:
         return {CATALOGUE_ROOM}
     if kind.startswith("export."):
         return {user_room(event["user_id"])}
-    if kind.startswith("webhook."):
+    if kind.startswith(("webhook.", "ops.")):
         return {ADMIN_ROOM}
     return {STAFF_ROOM}

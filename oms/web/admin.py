@@ -1,5 +1,5 @@
 """The admin dashboard: every order (filters in the query string), CSV exports, analytics,
-user management and the audit log."""
+user management, the audit log, stuck work (problems) and worker health."""
 
 from __future__ import annotations
 
@@ -55,3 +55,19 @@ def audit():
     """The audit log; its filters live in the query string, so an entity's history is a link
     (``?entity_type=product&entity_id=...``)."""
     return render_template("admin/audit.html", entity_types=ENTITY_TYPES)
+
+
+@blp.get("/problems")
+@page(UserRole.ADMIN)
+def problems():
+    """Stuck work (orders pending too long, unsent tasks and emails, failed exports, exhausted
+    webhook deliveries, dead letters), each with a Replay button."""
+    return render_template("admin/problems.html")
+
+
+@blp.get("/workers")
+@page(UserRole.ADMIN)
+def workers():
+    """The Celery workers, queue depths and task outcomes, refreshed by the page; stock drift
+    live; a link to Flower."""
+    return render_template("admin/workers.html")

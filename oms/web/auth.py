@@ -24,6 +24,12 @@ def register():
     return render_template("auth/register.html", next_url=safe_next(request.args.get("next")))
 
 
+@blp.get("/register/confirm")
+def register_confirm():
+    """Opened from the confirmation email (``#token=...``): activates the account and logs in."""
+    return render_template("auth/register_confirm.html")
+
+
 @blp.get("/logout")
 def logout():
     """Logs out (the page's script revokes the session through the API) and offers login."""

@@ -137,22 +137,22 @@ def test_the_api_uses_every_core_and_sizes_threads_from_the_same_setting(monkeyp
 
     monkeypatch.delenv("OMS_WEB_WORKERS", raising=False)
     monkeypatch.delenv("OMS_WEB_THREADS", raising=False)
-    api = runpy.run_path(str(ROOT / "gunicorn_api.conf.py"))
+    api = runpy.run_path(str(ROOT / "deploy/gunicorn_api.py"))
     assert api["workers"] == os.cpu_count() and api["worker_class"] == "gthread"
     assert api["threads"] == load_config()["OMS_WEB_THREADS"]
     assert "OMS_SOCKETIO=separate" in api["raw_env"]  # no Socket.IO on the API processes
     monkeypatch.setenv("OMS_WEB_WORKERS", "3")
     monkeypatch.setenv("OMS_WEB_THREADS", "40")
-    api = runpy.run_path(str(ROOT / "gunicorn_api.conf.py"))
+    api = runpy.run_path(str(ROOT / "deploy/gunicorn_api.py"))
     assert (api["workers"], api["threads"], load_config()["OMS_WEB_THREADS"]) == (3, 40, 40)
-    socket = runpy.run_path(str(ROOT / "gunicorn_socket.conf.py"))
+    socket = runpy.run_path(str(ROOT / "deploy/gunicorn_socket.py"))
     assert socket["worker_class"] == "gevent"
     procfile = dict(
         line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line
     )
-    assert "-c gunicorn_api.conf.py" in procfile["web"] and "wsgi:app" in procfile["web"]
-    assert "-c gunicorn_socket.conf.py" in procfile["socket"]
-    assert "socket_wsgi:app" in procfile["socket"]
+    assert "-c deploy/gunicorn_api.py" in procfile["web"] and "wsgi:app" in procfile["web"]
+    assert "-c deploy/gunicorn_socket.py" in procfile["socket"]
+    assert "oms.socket_server:app" in procfile["socket"]
 
 
 def test_socketio_modes(monkeypatch):

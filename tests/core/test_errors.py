@@ -56,21 +56,18 @@ def test_not_found(client):
     assert_envelope(client.get("/api/v1/no-such-thing"), 404, "not_found")
 
 
-def test_conflict(app_ctx, client):
-    make_user(email="dup@example.test")
+def test_conflict(app_ctx, client, auth):
+    make_user(UserRole.STAFF, email="dup@example.test")
+    admin = make_user(UserRole.ADMIN)
     response = client.post(
-        "/api/v1/auth/register",
-        json={
-            "email": "dup@example.test",
-            "password": "long-enough-1",
-            "first_name": "a",
-            "last_name": "b",
-        },
+        "/api/v1/users",
+        json={"email": "dup@example.test", "password": "long-enough-1", "role": "staff"},
+        headers=auth.headers(admin.email, PASSWORD),
     )
     assert_envelope(response, 409, "email_taken")
     # the message lands on the field it is about, in words (not the email itself)
     assert response.get_json()["error"]["details"] == {
-        "email": ["A user with this email already exists. Log in instead."]
+        "email": ["A user with this email already exists."]
     }
 
 

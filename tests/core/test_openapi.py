@@ -70,6 +70,7 @@ def test_the_document_is_valid_openapi(client):
 PUBLIC = (
     "/api/v1/auth/login",
     "/api/v1/auth/register",
+    "/api/v1/auth/register/confirm",
     "/api/v1/auth/password-reset",
     "/api/v1/auth/password-reset/confirm",
 )

@@ -3,7 +3,10 @@ real stack (the ``web`` server process and the ``worker``, from tests/conftest.p
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -97,3 +100,9 @@ def wait_for_worker(timeout: float = 30) -> bool:
     settled = wait_for(quiet, timeout, interval=0.2)
     db.session.remove()
     return settled
+
+
+@pytest.fixture
+def web_mail_dir() -> Path:
+    """Where the worker process started by the tests writes its emails (tests/processes.py)."""
+    return Path(tempfile.gettempdir()) / f"oms-test-mail-{os.getpid()}"

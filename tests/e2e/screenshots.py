@@ -108,6 +108,7 @@ def build_database(instance: Path) -> dict[str, str]:
 
     from oms import create_app, demo
     from oms.auth import service as auth_service
+    from oms.auth.enums import UserRole
     from oms.customers import service as customers
     from oms.db import utcnow
     from oms.extensions import db
@@ -124,13 +125,14 @@ def build_database(instance: Path) -> dict[str, str]:
         staff = auth_service.get_by_email(email="staff@example.com")
         buyers = [auth_service.get_by_email(email="customer@example.com")]
         for first, last, address in CUSTOMERS:
-            user = auth_service.register_customer(
+            user = auth_service.create_user(
                 email=f"{first.lower()}@example.com",
                 password="customer-pass-123",
+                role=UserRole.CUSTOMER,
                 first_name=first,
                 last_name=last,
-                address=address,
             )
+            customers.update(customer_id=user.customer.id, address=address)
             buyers.append(user)
         customers.update(customer_id=buyers[0].customer.id, address=CUSTOMERS[0][2])
         products = db.session.query(Product).order_by(Product.name).all()

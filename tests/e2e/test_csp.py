@@ -20,6 +20,7 @@ PAGES: dict[str, tuple[str | None, bool]] = {
     "/": (None, False),
     "/login": (None, False),
     "/register": (None, False),
+    "/register/confirm": (None, False),
     "/password-reset": (None, False),
     "/api/v1/docs": (None, False),
     "/no-such-page": (None, False),
@@ -39,6 +40,8 @@ PAGES: dict[str, tuple[str | None, bool]] = {
     "/admin/users": ("admin", False),
     "/admin/audit": ("admin", False),
     "/admin/webhooks": ("admin", False),
+    "/admin/problems": ("admin", False),
+    "/admin/workers": ("admin", True),
     "/logout": ("customer", False),  # last: it ends the session
 }
 # GET routes that are not pages (JSON, text, files) or pages reached only by redirect

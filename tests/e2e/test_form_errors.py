@@ -151,26 +151,6 @@ def test_address_errors_stay_with_their_fields(app_ctx, open_session, viewport):
     )
 
 
-def test_register_with_a_taken_email_says_so(app_ctx, open_session):
-    taken = make_user(UserRole.CUSTOMER).email
-    visitor = open_session()
-    page = visitor.page
-    page.goto("/register")
-    page.get_by_label("First name").fill("Ada")
-    page.get_by_label("Last name").fill("Lovelace")
-    page.get_by_label("Email").fill(taken)
-    page.get_by_label("Password").fill("a-long-password")
-    page.get_by_role("button", name="Create account").click()
-    error = (
-        page.locator("#register-form label")
-        .filter(has=page.get_by_label("Email"))
-        .locator(".field-error")
-    )
-    expect(error).to_have_text(re.compile(r"already exists"))
-    expect(error).not_to_contain_text(taken)
-    expect(page.get_by_label("Email")).to_have_attribute("aria-invalid", "true")
-
-
 def test_a_bad_admin_filter_is_marked_on_its_field(app_ctx, open_session):
     admin = make_user(UserRole.ADMIN)
     session = open_session()

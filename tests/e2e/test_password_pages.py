@@ -1,47 +1,21 @@
 """Finding 5 in the browser: "Forgot password?" on the login page, the emailed link sets a new
 password, and the account page changes it and logs out everywhere.
 
-The web server process writes emails as .eml files to its OMS_MAIL_DIR (the mailer is the
-boundary); the test reads the link from there."""
+The worker process writes emails as .eml files to its OMS_MAIL_DIR (the mailer is the
+boundary); the test reads the link from there (``mailed_link``)."""
 
 from __future__ import annotations
-
-import email
-import email.policy
-import os
-import re
-import tempfile
-import time
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
 from oms.auth.enums import UserRole
 from tests.factories import PASSWORD, make_user
+from tests.mail import mailed_link
 
 pytestmark = pytest.mark.slow
 
 NEW = "brand-new-pass-42"
-
-
-@pytest.fixture
-def web_mail_dir() -> Path:
-    """Where the worker process started by the tests writes its emails (tests/processes.py)."""
-    return Path(tempfile.gettempdir()) / f"oms-test-mail-{os.getpid()}"
-
-
-def _reset_link(mail_dir: Path, to: str, timeout: float = 30) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for path in sorted(mail_dir.glob("*password-reset*.eml")):
-            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-            if message["To"] == to:
-                match = re.search(r"https?://\S+(/password-reset#token=\S+)", message.get_content())
-                assert match, message.get_content()
-                return match.group(1)
-        time.sleep(0.2)
-    raise AssertionError(f"no reset email to {to} in {mail_dir}")
 
 
 def test_forgot_password_link_resets_the_password(app_ctx, open_session, web_mail_dir):
@@ -55,7 +29,7 @@ def test_forgot_password_link_resets_the_password(app_ctx, open_session, web_mai
     page.get_by_role("button", name="Send the link").click()
     expect(page.get_by_role("status").filter(has_text="If an account exists")).to_be_visible()
 
-    link = _reset_link(web_mail_dir, user.email)
+    link = mailed_link(web_mail_dir, user.email, "/password-reset")
     page.goto(link)
     expect(page.get_by_label("New password")).to_be_visible()
     assert "token" not in page.url  # taken out of the address bar

@@ -15,6 +15,7 @@ from oms.orders.schemas import MAX_LINES, MAX_QUANTITY
 from oms.outbox.models import OutboxMessage
 from oms.products.models import Product
 from tests.factories import ADDRESS, PASSWORD, make_customer, make_order, make_product, make_user
+from tests.mail import register_and_confirm
 
 URL = "/api/v1/orders"
 
@@ -146,11 +147,12 @@ def test_duplicate_lines_for_one_product_are_merged(app_ctx, client, auth):
     assert stock(other) == (10, 1)
 
 
-def test_stored_address_is_used_when_none_is_sent(app_ctx, client, auth):
+def test_stored_address_is_used_when_none_is_sent(app_ctx, client, auth, outbox_mail):
     stored = {"line1": "7 Storgata", "city": "Bergen", "postal_code": "5003", "country": "NO"}
-    register = client.post(
-        "/api/v1/auth/register",
-        json={
+    registered = register_and_confirm(
+        client,
+        outbox_mail,
+        {
             "email": "registered@example.test",
             "password": PASSWORD,
             "first_name": "Rita",
@@ -158,8 +160,7 @@ def test_stored_address_is_used_when_none_is_sent(app_ctx, client, auth):
             "address": stored,
         },
     )
-    assert register.status_code == 201, register.get_json()
-    headers = {"Authorization": f"Bearer {register.get_json()['access_token']}"}
+    headers = {"Authorization": f"Bearer {registered['access_token']}"}
     product = make_product(stock=5)
 
     response = client.post(URL, json={"items": [line(product, 1)]}, headers=headers)

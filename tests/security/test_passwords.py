@@ -5,7 +5,6 @@ The mailer is the mocked boundary: ``mailer.send`` is replaced by a list; everyt
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 import pytest
@@ -15,21 +14,14 @@ from oms.auth.enums import UserRole
 from oms.auth.models import PasswordReset
 from oms.db import transaction, utcnow
 from oms.extensions import db
-from oms.notifications import mailer
 from tests.factories import PASSWORD, make_user
+from tests.mail import link_token
 
 NEW = "a-brand-new-pass-9"
 
 
 def _bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
-
-
-@pytest.fixture
-def outbox_mail(monkeypatch):
-    sent = []
-    monkeypatch.setattr(mailer, "send", lambda message: sent.append(message) or "test")
-    return sent
 
 
 def _login(client, email, password=PASSWORD) -> dict:
@@ -107,9 +99,7 @@ def test_logout_all_ends_every_session(app_ctx, client):
 
 
 def _reset_link(message) -> str:
-    match = re.search(r"(https?://\S+/password-reset#token=(\S+))", message.get_content())
-    assert match, message.get_content()
-    return match.group(2)
+    return link_token(message, "/password-reset")
 
 
 def test_reset_answers_the_same_whether_or_not_the_email_exists(app_ctx, client, outbox_mail):

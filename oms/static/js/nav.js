@@ -1,5 +1,5 @@
 // The page frame of every logged-in page: the header's "Log out" button, the header's link strip
-// at phone width (scrolls sideways, fades out while there are more links), and the cells of
+// (scrolls sideways when the links do not fit, fading out while there are more), and the cells of
 // stacked tables (`.table-wrap.stack`), which show their column's name at phone width.
 import { logout } from "./api.js";
 

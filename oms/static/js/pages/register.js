@@ -1,8 +1,11 @@
-// Customer registration: POST /api/v1/auth/register creates the account and logs it in.
+// Customer registration: POST /api/v1/auth/register answers the same for a new and a known
+// email ("check your inbox"); the account works once the emailed link is followed
+// (/register/confirm).
 import { api } from "../api.js";
 import { busy, checkForm, fieldError, formValues, showErrors } from "../ui.js";
 
 const form = document.getElementById("register-form");
+const done = document.getElementById("register-done");
 
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
@@ -19,8 +22,11 @@ form.addEventListener("submit", async (event) => {
   }
   await busy(form.querySelector("[type=submit]"), async () => {
     try {
-      await api.post("/api/v1/auth/register", values);
-      location.assign(form.dataset.next || "/customer");
+      const body = await api.post("/api/v1/auth/register", values);
+      form.hidden = true;
+      done.querySelector("[data-slot=message]").textContent = body.message;
+      done.hidden = false;
+      done.focus();
     } catch (error) {
       showErrors(form, error);
     }

@@ -1,5 +1,5 @@
 """gunicorn settings of the Socket.IO processes (the Procfile's and compose's ``socket``):
-``gunicorn -c gunicorn_socket.conf.py --bind HOST:PORT socket_wsgi:app``.
+``gunicorn -c deploy/gunicorn_socket.py --bind HOST:PORT oms.socket_server:app``.
 
 gevent's worker holds each WebSocket on a greenlet, not a thread, so one process keeps
 thousands of dashboards. ``OMS_SOCKET_WORKERS`` processes (default 1) share the port: the

@@ -1,5 +1,5 @@
 """gunicorn settings of the API processes (the Procfile's and compose's ``web``):
-``gunicorn -c gunicorn_api.conf.py --bind HOST:PORT wsgi:app``.
+``gunicorn -c deploy/gunicorn_api.py --bind HOST:PORT wsgi:app``.
 
 ``OMS_WEB_WORKERS`` processes (default: one per core, so the API uses every core), each with
 ``OMS_WEB_THREADS`` threads; the database pool of each is sized from the threads. Socket.IO is

@@ -1,5 +1,5 @@
 """Entry point of the Socket.IO process (the Procfile's and compose's ``socket``):
-``gunicorn -c gunicorn_socket.conf.py socket_wsgi:app``.
+``gunicorn -c deploy/gunicorn_socket.py oms.socket_server:app``.
 
 gunicorn's gevent worker has patched the standard library before this runs, so Redis and the
 message queue's listener wait on greenlets; psycopg2 is C and needs psycogreen to do the same,
