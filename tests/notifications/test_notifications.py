@@ -155,7 +155,9 @@ def test_the_sweep_sends_a_stranded_notification_once(app_ctx, smtp):
     assert service.resend_unsent(older_than=older_than) == 0  # sent: never again
 
 
-def test_a_mark_lost_after_the_send_is_retried_as_a_mark_alone(app_ctx, smtp, monkeypatch):
+def _send_with_the_mark_lost(smtp, monkeypatch):
+    """A stranded notification sent while the database refuses the mark: (order, its key, the
+    number of messages before the send)."""
     customer = make_user(UserRole.CUSTOMER)
     order = make_order(customer, [(make_product(stock=3), 1)])
     key = f"order-status:{order.id}:placed"
@@ -169,8 +171,13 @@ def test_a_mark_lost_after_the_send_is_retried_as_a_mark_alone(app_ctx, smtp, mo
     monkeypatch.setattr(service, "mark_sent", database_gone)
     with pytest.raises(service.MarkNotSaved):
         service.notify_order_status(order_id=order.id, status="placed")
-    assert len(smtp.messages) == before + 1
     monkeypatch.setattr(service, "mark_sent", real_mark)
+    return order, key, before
+
+
+def test_a_mark_lost_after_the_send_is_retried_as_a_mark_alone(app_ctx, smtp, monkeypatch):
+    order, _key, before = _send_with_the_mark_lost(smtp, monkeypatch)
+    assert len(smtp.messages) == before + 1
     # the retry of the lease holder only marks; a copy of the task meanwhile sends nothing
     assert service.notify_order_status(order_id=order.id, status="placed") == "in progress"
     assert service.notify_order_status(order_id=order.id, status="placed", sent=True) == "sent"
@@ -181,20 +188,7 @@ def test_a_mark_lost_after_the_send_is_retried_as_a_mark_alone(app_ctx, smtp, mo
 def test_a_mark_still_missing_when_the_lease_runs_out_is_not_sent_again(app_ctx, smtp, monkeypatch):
     """The database stays away longer than the lease: the sweep's copy of the task finds the
     row unsent and unclaimed, but the mail server had accepted it: it marks, never resends."""
-    customer = make_user(UserRole.CUSTOMER)
-    order = make_order(customer, [(make_product(stock=3), 1)])
-    key = f"order-status:{order.id}:placed"
-    _strand(key, minutes_ago=30)
-    before = len(smtp.messages)
-
-    def database_gone(**_kwargs):
-        raise sa.exc.OperationalError("UPDATE", {}, Exception("server closed the connection"))
-
-    real_mark = service.mark_sent
-    monkeypatch.setattr(service, "mark_sent", database_gone)
-    with pytest.raises(service.MarkNotSaved):
-        service.notify_order_status(order_id=order.id, status="placed")
-    monkeypatch.setattr(service, "mark_sent", real_mark)
+    _order, key, before = _send_with_the_mark_lost(smtp, monkeypatch)
     assert len(smtp.messages) == before + 1
     # the lease ran out and the row looks untried for long; the mail server has the message
     _strand(key, minutes_ago=30, undo_send=False)
