@@ -91,6 +91,6 @@ class PasswordReset(UUIDPrimaryKey, CreatedAt, Model):
         default=TokenPurpose.PASSWORD_RESET,
         server_default=TokenPurpose.PASSWORD_RESET,
     )
-    recipient: Mapped[str | None] = mapped_column(sa.String(255))
+    recipient: Mapped[str | None] = mapped_column(sa.String(255), index=True)
     expires_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), nullable=False)
     used_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))

@@ -139,7 +139,8 @@ def register_customer(
     A new email gets an unconfirmed customer user and customer record and an emailed link
     (:func:`confirm_registration`); until it is followed, logging in fails like a wrong
     password. A known email (a user, confirmed or not, or a customer record staff made) gets
-    an email saying someone tried to register with it, and nothing else changes: nothing
+    an email saying someone tried to register with it (at most one per
+    :data:`NOTICE_INTERVAL`; every attempt is audited), and nothing else changes: nothing
     proves the registrant owns the address, and a customer record's orders are never handed
     to a registration (an admin gives such a customer a login; a password reset confirms)."""
     _check_password_policy(password)
@@ -185,12 +186,13 @@ def _register_once(
         user = get_by_email(email=email)
         has_customer = session.scalar(sa.select(Customer.id).where(Customer.email == email))
         if user is not None or has_customer is not None:
-            _email_token(
-                TokenPurpose.REGISTRATION_NOTICE,
-                user_id=None,
-                recipient=email,
-                minutes=current_app.config["OMS_EMAIL_CONFIRMATION_MINUTES"],
-            )
+            if not _noticed_lately(email):
+                _email_token(
+                    TokenPurpose.REGISTRATION_NOTICE,
+                    user_id=None,
+                    recipient=email,
+                    minutes=current_app.config["OMS_EMAIL_CONFIRMATION_MINUTES"],
+                )
             audit.record(
                 "user.registration_attempted",
                 entity_type="user",
@@ -212,6 +214,27 @@ def _register_once(
             user_id=user.id,
             minutes=current_app.config["OMS_EMAIL_CONFIRMATION_MINUTES"],
         )
+
+
+# A known address hears of registration attempts at most once in this time: registering a
+# victim's address again and again (from any number of addresses) must not fill their inbox.
+NOTICE_INTERVAL = timedelta(hours=1)
+
+
+def _noticed_lately(email: str) -> bool:
+    """Whether ``email`` was sent a registration notice within :data:`NOTICE_INTERVAL`."""
+    return (
+        db.session.scalar(
+            sa.select(PasswordReset.id)
+            .where(
+                PasswordReset.recipient == email,
+                PasswordReset.purpose == TokenPurpose.REGISTRATION_NOTICE,
+                PasswordReset.created_at > utcnow() - NOTICE_INTERVAL,
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def _email_token(
