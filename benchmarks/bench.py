@@ -143,7 +143,8 @@ def check_stock() -> None:
 
 def intake(settings: Settings, logs: Path, tmp: Path) -> list[Row]:
     """Orders over HTTP (3 lines, uniform catalogue, 32 connections) against the raw order
-    transaction; then a burst of orders from POST to decided."""
+    transaction; the web tier's floor (an authenticated GET of one query) to show how much of
+    the gap is the framework's; then a burst of orders from POST to decided."""
     data.seed(products=settings.products, stock=10**7, customers=settings.customers)
     raw = stack.pgbench(
         "order.sql",
@@ -170,6 +171,14 @@ def intake(settings: Settings, logs: Path, tmp: Path) -> list[Row]:
             args=[str(tokens), str(products)],
         )
         settle(120, "accepted orders")
+        # the floor: the same tier answering an authenticated GET with one query behind it
+        floor = load.wrk(
+            "get.lua",
+            running.url,
+            connections=CONNECTIONS,
+            seconds=settings.seconds,
+            args=[str(tokens), "/api/v1/auth/me"],
+        )
         burst = load.run_burst(
             running.url,
             tokens,
@@ -190,6 +199,15 @@ def intake(settings: Settings, logs: Path, tmp: Path) -> list[Row]:
             ">= 0.5, p99 < 50 ms",
         )
     ]
+    rows.append(
+        Row(
+            "the web tier's floor: GET /api/v1/auth/me, 32 connections",
+            f"{floor['rate']:.0f}/s, p99 {floor['p99']:.0f} ms",
+            f"intake {http['rate']:.0f} orders/s: the ratio is intake to floor",
+            http["rate"] / floor["rate"],
+            "-",
+        )
+    )
     rows.append(_burst_row(burst, raw, f"burst of {settings.burst}, POST to placed"))
     return rows
 
