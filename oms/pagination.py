@@ -129,8 +129,9 @@ def paginate(
     default_sort: str,
     id_column: Column,
 ) -> Page:
-    """One page of ``query`` (a select of one entity) for the list arguments ``args``
-    (``limit``, ``cursor``, ``sort``), ordered by (sort column, id)."""
+    """One page of ``query`` (a select of one entity, or of columns: then the items are rows
+    and the sort and id columns must be among them under their own names) for the list
+    arguments ``args`` (``limit``, ``cursor``, ``sort``), ordered by (sort column, id)."""
     sort_key, sort_column, descending = parse_sort(args.get("sort"), sorts, default_sort)
     limit, cursor = args["limit"], args.get("cursor")
     if cursor:
@@ -158,7 +159,8 @@ def paginate(
         )
         query = query.where(key < bound if descending else key > bound)
     ordering = (sort_column.desc(), id_column.desc()) if descending else (sort_column, id_column)
-    rows = list(db.session.scalars(query.order_by(*ordering).limit(limit + 1)))
+    result = db.session.execute(query.order_by(*ordering).limit(limit + 1))
+    rows = list(result.scalars() if _selects_one_entity(query) else result)
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
@@ -168,6 +170,12 @@ def paginate(
             json.dumps({"s": sort_key, "v": values}).encode()
         ).decode()
     return Page(items=rows, limit=limit, next_cursor=next_cursor)
+
+
+def _selects_one_entity(query: sa.Select) -> bool:
+    """Whether ``query`` selects ORM objects of one model (else rows of columns)."""
+    described = query.column_descriptions
+    return len(described) == 1 and described[0]["expr"] is described[0]["entity"]
 
 
 def count_capped(query: sa.Select, *, id_column: Column) -> tuple[int, bool]:

@@ -72,9 +72,7 @@ def get_all(
 ) -> sa.Select:
     """The orders ``actor`` may see, filtered (a query to page). Customers see only theirs.
     ``problem``: rejected, or pending for longer than ``PENDING_TOO_LONG`` (False: the rest)."""
-    query = sa.select(Order).options(
-        selectinload(Order.items).selectinload(OrderItem.product), selectinload(Order.customer)
-    )
+    query = sa.select(Order)
     if actor.role == UserRole.CUSTOMER:
         own = actor.customer.id if actor.customer else None
         query = query.where(Order.customer_id == own)
