@@ -214,6 +214,14 @@ def is_postgresql() -> bool:
     return db.engine.dialect.name == "postgresql"
 
 
+def serial_reads() -> None:
+    """No parallel workers for the rest of this transaction (PostgreSQL): a request's short
+    indexed reads lose more to starting workers on a busy machine than they gain, and the
+    planner, costing the workers, picks a long walk of an index over a few hundred lookups."""
+    if is_postgresql():
+        db.session.execute(sa.text("SET LOCAL max_parallel_workers_per_gather = 0"))
+
+
 def insert_or_ignore(model: Any) -> postgresql.Insert | sqlite.Insert:
     """``INSERT ... ON CONFLICT DO NOTHING`` for ``model`` on PostgreSQL and SQLite alike."""
     return postgresql.insert(model) if is_postgresql() else sqlite.insert(model)

@@ -12,7 +12,7 @@ import base64
 import json
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -128,10 +128,16 @@ def paginate(
     sorts: Mapping[str, Column],
     default_sort: str,
     id_column: Column,
+    any_of: Sequence[sa.ColumnElement[bool]] = (),
 ) -> Page:
     """One page of ``query`` (a select of one entity, or of columns: then the items are rows
     and the sort and id columns must be among them under their own names) for the list
-    arguments ``args`` (``limit``, ``cursor``, ``sort``), ordered by (sort column, id)."""
+    arguments ``args`` (``limit``, ``cursor``, ``sort``), ordered by (sort column, id).
+
+    ``any_of``: the rows must also match one of these conditions. An OR of conditions that
+    each have an index (a customer, a product's lines, a city) is one scan of the whole table
+    for PostgreSQL; here each condition pages on its own (its own plan, its own index, at
+    most a page's rows) and the page is taken from their union."""
     sort_key, sort_column, descending = parse_sort(args.get("sort"), sorts, default_sort)
     limit, cursor = args["limit"], args.get("cursor")
     if cursor:
@@ -159,8 +165,19 @@ def paginate(
         )
         query = query.where(key < bound if descending else key > bound)
     ordering = (sort_column.desc(), id_column.desc()) if descending else (sort_column, id_column)
-    result = db.session.execute(query.order_by(*ordering).limit(limit + 1))
-    rows = list(result.scalars() if _selects_one_entity(query) else result)
+    if any_of:
+        # each alternative's own page of keys, from the filtered table alone (no joins)
+        where = query.whereclause if query.whereclause is not None else sa.true()
+        pages = [
+            sa.select(id_column).where(where, condition).order_by(*ordering).limit(limit + 1)
+            for condition in any_of
+        ]
+        query = query.where(id_column.in_(_union(pages, distinct=False)))
+    query = query.order_by(*ordering).limit(limit + 1)
+    if _selects_one_entity(query):
+        rows = list(db.session.scalars(query))
+    else:  # plain rows: on the session's connection, without the ORM's result machinery
+        rows = list(db.session.connection().execute(query))
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
@@ -178,11 +195,29 @@ def _selects_one_entity(query: sa.Select) -> bool:
     return len(described) == 1 and described[0]["expr"] is described[0]["entity"]
 
 
-def count_capped(query: sa.Select, *, id_column: Column) -> tuple[int, bool]:
-    """How many rows ``query`` matches, exact up to ``COUNT_CAP``: (count, whether capped)."""
+def _union(selects: Sequence[sa.Select], *, distinct: bool) -> sa.CompoundSelect:
+    """The rows of ``selects`` (each may have its own ORDER BY and LIMIT: SQLite takes those
+    in a compound select only inside a subquery)."""
+    members = [sa.select(*s.subquery().c) for s in selects]
+    return sa.union(*members) if distinct else sa.union_all(*members)
+
+
+def count_capped(
+    query: sa.Select, *, id_column: Column, any_of: Sequence[sa.ColumnElement[bool]] = ()
+) -> tuple[int, bool]:
+    """How many rows ``query`` matches, exact up to ``COUNT_CAP``: (count, whether capped).
+    With ``any_of``, the rows matching ``query`` and one of those conditions: each condition
+    read on its own (see :func:`paginate`) up to the cap, and their keys united."""
     cap = COUNT_CAP
-    keys = query.with_only_columns(id_column).order_by(None).limit(cap + 1).subquery()
-    matched = db.session.scalar(sa.select(sa.func.count()).select_from(keys)) or 0
+    keys = query.with_only_columns(id_column).order_by(None).limit(cap + 1)
+    if any_of:
+        # (a row taken by one condition could be kept from the next one by NOT it, but the
+        # planner then charges that subquery to every row and scans the table instead)
+        keys = sa.select(
+            *_union([keys.where(condition) for condition in any_of], distinct=True).subquery().c
+        )
+    counting = sa.select(sa.func.count()).select_from(keys.subquery())
+    matched = db.session.connection().scalar(counting) or 0
     return min(matched, cap), matched > cap
 
 

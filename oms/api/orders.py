@@ -9,6 +9,7 @@ from flask import jsonify, request
 from flask_jwt_extended import current_user
 
 from oms.auth.access import STAFF_ROLES, require_role
+from oms.db import serial_reads
 from oms.errors import ValidationError
 from oms.openapi import Blueprint
 from oms.orders import actions, listing, queries
@@ -48,7 +49,7 @@ OrderPageSchema = page_schema(OrderSchema, "OrderPage")
 CountedOrderPageSchema = counted_page_schema(OrderSchema, "CountedOrderPage")
 
 
-def _page(query, args) -> dict:
+def _page(query, args, any_of=()) -> dict:
     """One page of orders as the list schema would dump it, built from rows, not ORM objects
     (``oms.orders.listing``): the view answers it as it is."""
     page = paginate(
@@ -57,6 +58,7 @@ def _page(query, args) -> dict:
         sorts=SORTS,
         default_sort="-created_at",
         id_column=Order.id,
+        any_of=any_of,
     )
     return {**page.as_dict(), "items": listing.build(page.items, current_user)}
 
@@ -69,10 +71,14 @@ def list_orders(args):
     """Orders, newest first by default; filter, search (`q`: order number, customer or product
     name) and sort (`created_at`, `total_amount`, `number`, `status_updated_at`). `count` is
     every matching order, exact up to 10,000 (`count_capped` says when there are more)."""
-    filters = {k: v for k, v in args.items() if k not in ("limit", "cursor", "sort")}
+    serial_reads()
+    filters = {k: v for k, v in args.items() if k not in ("limit", "cursor", "sort", "q")}
     query = queries.get_all(actor=current_user, **filters)
-    count, capped = count_capped(query, id_column=Order.id)
-    return jsonify({**_page(query, args), "count": count, "count_capped": capped})
+    # q='s alternatives each page and count with their own index, not as one OR
+    any_of = queries.search_terms(args["q"]) if args.get("q") else ()
+    count, capped = count_capped(query, id_column=Order.id, any_of=any_of)
+    page = _page(query, args, any_of)
+    return jsonify({**page, "count": count, "count_capped": capped})
 
 
 def _idempotency_key() -> str | None:

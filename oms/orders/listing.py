@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
@@ -60,8 +61,12 @@ def _money(value: Decimal) -> str:
     return format(value.quantize(_CENT, rounding=ROUND_HALF_EVEN), "f")
 
 
-def _moment(value) -> str | None:
-    return value.isoformat() if value is not None else None
+def _moment(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:  # SQLite's, stored in UTC (as oms.extensions makes ORM objects)
+        value = value.replace(tzinfo=UTC)
+    return value.isoformat()
 
 
 def _uuid(value: uuid.UUID | None) -> str | None:
@@ -95,7 +100,7 @@ def _lines_of(order_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[dict]]:
         quantity,
         unit_price,
         total_price,
-    ) in db.session.execute(query):
+    ) in db.session.connection().execute(query):
         lines[order_id].append(
             {
                 "id": str(line_id),

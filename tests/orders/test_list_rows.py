@@ -8,8 +8,10 @@ import json
 
 import pytest
 import sqlalchemy as sa
+from flask_migrate import upgrade
 from sqlalchemy.orm import selectinload
 
+from oms import create_app
 from oms.auth.enums import UserRole
 from oms.customers.models import Customer
 from oms.extensions import db
@@ -17,12 +19,12 @@ from oms.orders import actions, listing, queries
 from oms.orders.enums import OrderStatus
 from oms.orders.models import Order, OrderItem
 from oms.orders.schemas import OrderSchema
+from tests.conftest import make_test_config
 from tests.factories import ADDRESS, PASSWORD, make_order, make_product, make_user
 from tests.orders.helpers import order_in
 
 
-@pytest.fixture
-def varied(app_ctx):
+def _varied():
     """Orders in every status, shipped with and without carrier and tracking, several lines
     at odd prices, an order staff placed for a customer with payment collected, a customer
     with no first name, a carrier code since removed from the configuration."""
@@ -67,6 +69,11 @@ def varied(app_ctx):
     )
     db.session.commit()
     return {"staff": staff, "admin": make_user(UserRole.ADMIN), "alice": alice, "bob": bob}
+
+
+@pytest.fixture
+def varied(app_ctx):
+    return _varied()
 
 
 def schema_dumps(actor) -> dict[str, dict]:
@@ -118,3 +125,20 @@ def test_the_api_answers_the_schema_dump(varied, client, auth):
         assert body.status_code == 200
         listed = {item["id"]: item for item in body.get_json()["items"]}
         assert listed == json.loads(json.dumps(schema_dumps(varied[who])))
+
+
+def test_rows_equal_the_schema_dump_on_sqlite(tmp_path):
+    app = create_app(
+        make_test_config(
+            SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'embedded.sqlite3'}",
+            OMS_REDIS_URL=None,
+        )
+    )
+    with app.app_context():
+        upgrade()
+        assert db.engine.dialect.name == "sqlite"
+        people = _varied()
+        for who in ("staff", "bob"):
+            expected, built = schema_dumps(people[who]), fast_rows(people[who])
+            assert expected and built == expected
+            assert all(item["created_at"].endswith("+00:00") for item in built.values())
