@@ -1,7 +1,9 @@
 """Order listings at scale: the admin list's first page, a cursor half-way down, a status and
 date filter, and ``q`` searches on customer and product names, timed over HTTP one request at
 a time against the production web tier, with the data loaded by the export benchmark's loader
-(``COPY``, 1 to 5 lines an order)."""
+(``COPY``, 1 to 5 lines an order). Beside the figures, the plans: the statements one request
+of each query runs (the app's own code, in this process, on the same database) through
+``EXPLAIN``, to say whether they read indexes or scan a table."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import http.client
 import json
 import time
 import urllib.parse
+from collections.abc import Iterator
 
 import sqlalchemy as sa
 
@@ -77,3 +80,74 @@ def time_queries(url: str, token: str, queries: dict[str, dict], repeats: int) -
         figures[name] = stack.percentiles(times)
     conn.close()
     return figures
+
+
+# Tables a listing must never scan whole (the small catalogue may be read through).
+LARGE_TABLES = {"orders", "order_items", "customers"}
+
+
+def _scans(node: dict) -> Iterator[tuple[str, str]]:
+    """(node type, index or table) of every scan in an EXPLAIN (FORMAT JSON) plan tree."""
+    kind = node["Node Type"]
+    if kind.endswith("Scan") and ("Index Name" in node or "Relation Name" in node):
+        yield kind, node.get("Index Name") or node["Relation Name"]
+    for child in node.get("Plans", []):
+        yield from _scans(child)
+
+
+def plans(token: str, queries: dict[str, dict]) -> dict[str, str]:
+    """For each query, how the statements of one request of it read the orders: the
+    indexes used (``index only:`` where no table row is read), or ``SEQ SCAN`` and the
+    large tables scanned whole. The request runs in this process through the app's own
+    code, so the statements are those the web processes run; each is then EXPLAINed."""
+    from oms.extensions import db
+
+    app = stack.production_app()
+    with app.app_context():
+        engine = db.engine
+    captured: list[str] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        captured.append(cursor.mogrify(statement, parameters).decode())
+
+    sa.event.listen(engine, "before_cursor_execute", capture)
+    client = app.test_client()
+    summary = {}
+    try:
+        for name, params in queries.items():
+            captured.clear()
+            path = "/api/v1/orders?" + urllib.parse.urlencode(params)
+            response = client.get(path, headers={"Authorization": f"Bearer {token}"})
+            if response.status_code != 200:
+                raise AssertionError(f"{name}: {response.status_code} {response.data[:300]!r}")
+            scans: list[tuple[str, str]] = []
+            with engine.connect() as conn:
+                for statement in list(captured):  # (the EXPLAINs are captured too)
+                    # already bound (mogrified): no parameters, so no placeholder parsing
+                    if statement.startswith("SET "):  # the request's settings (SET LOCAL)
+                        conn.exec_driver_sql(statement)
+                    elif "FROM orders" in statement or "FROM order_items" in statement:
+                        plan = conn.exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement)
+                        scans += _scans(plan.scalar_one()[0]["Plan"])
+            summary[name] = _summary(scans)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", capture)
+    return summary
+
+
+def _summary(scans: list[tuple[str, str]]) -> str:
+    whole = sorted({t for kind, t in scans if kind == "Seq Scan" and t in LARGE_TABLES})
+    if whole:
+        return "SEQ SCAN of " + ", ".join(whole)
+    # a bitmap heap scan reads the rows its bitmap index scan (listed) found
+    only = sorted({t for kind, t in scans if kind == "Index Only Scan"})
+    used = {t for kind, t in scans if kind in ("Index Scan", "Bitmap Index Scan")}
+    small = sorted({t for kind, t in scans if kind == "Seq Scan"})
+    parts = []
+    if only:
+        parts.append("index only: " + ", ".join(only))
+    if used - set(only):
+        parts.append("index: " + ", ".join(sorted(used - set(only))))
+    if small:
+        parts.append("small tables read whole: " + ", ".join(small))
+    return "; ".join(parts)
