@@ -177,7 +177,7 @@ def paginate(
     if _selects_one_entity(query):
         rows = list(db.session.scalars(query))
     else:  # plain rows: on the session's connection, without the ORM's result machinery
-        rows = list(db.session.connection().execute(query))
+        rows = list(db.session.connection().execute(query).all())
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
@@ -206,19 +206,30 @@ def count_capped(
     query: sa.Select, *, id_column: Column, any_of: Sequence[sa.ColumnElement[bool]] = ()
 ) -> tuple[int, bool]:
     """How many rows ``query`` matches, exact up to ``COUNT_CAP``: (count, whether capped).
-    With ``any_of``, the rows matching ``query`` and one of those conditions: each condition
-    read on its own (see :func:`paginate`) up to the cap, and their keys united."""
+    With ``any_of``, the rows matching ``query`` and one of those conditions, each condition
+    read on its own (see :func:`paginate`) up to the cap: when one alone passes the cap, or
+    only one matches at all, that is the answer; else their keys are united and counted."""
     cap = COUNT_CAP
     keys = query.with_only_columns(id_column).order_by(None).limit(cap + 1)
+    connection = db.session.connection()
     if any_of:
+        each = [_count(keys.where(condition)).scalar_subquery() for condition in any_of]
+        counts = list(connection.execute(sa.select(*each)).one())
+        if max(counts) > cap:
+            return cap, True
+        if sum(1 for n in counts if n) <= 1:
+            return sum(counts), False
         # (a row taken by one condition could be kept from the next one by NOT it, but the
         # planner then charges that subquery to every row and scans the table instead)
         keys = sa.select(
             *_union([keys.where(condition) for condition in any_of], distinct=True).subquery().c
         )
-    counting = sa.select(sa.func.count()).select_from(keys.subquery())
-    matched = db.session.connection().scalar(counting) or 0
+    matched = connection.scalar(_count(keys)) or 0
     return min(matched, cap), matched > cap
+
+
+def _count(keys: sa.Select) -> sa.Select:
+    return sa.select(sa.func.count()).select_from(keys.subquery())
 
 
 def counted_page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from oms.auth.enums import UserRole
 from oms.auth.models import User
 from oms.customers.models import Customer
+from oms.db import is_postgresql
 from oms.extensions import db
 from oms.orders import carriers
 from oms.orders.enums import OrderStatus
@@ -27,33 +28,39 @@ from oms.pagination import Column
 from oms.products.models import Product
 from workflows.order_lifecycle import EVENT_TARGETS, allowed_events
 
-# The columns of a list item, labelled as the row builder reads them.
-COLUMNS: tuple[Column, ...] = (
-    Order.id,
-    Order.number,
-    Order.status,
-    Order.customer_id,
-    Order.created_by_user_id,
-    Order.payment_collected,
-    Order.total_amount,
-    Order.shipping_address,
-    Order.created_at,
-    Order.updated_at,
-    Order.status_updated_at,
-    Order.status_updated_by,
-    Order.carrier,
-    Order.tracking_number,
-    Customer.email.label("customer_email"),
-    Customer.first_name.label("customer_first_name"),
-    Customer.last_name.label("customer_last_name"),
-)
-
 _CENT = Decimal("0.01")
 
 
+def _uuid_text(column: Column) -> Column:
+    """A UUID column as the row builder reads it: on PostgreSQL cast to text in SQL (psycopg2
+    would build a ``uuid.UUID`` of every value, only for it to be written back as text; some
+    600 a page), elsewhere as stored (the builder writes it with ``str``)."""
+    return sa.cast(column, sa.Text).label(str(column.key)) if is_postgresql() else column
+
+
 def select_rows(query: sa.Select) -> sa.Select:
-    """``query`` (a select of orders, filtered) selecting the list item's columns instead."""
-    return query.with_only_columns(*COLUMNS).join(Customer, Customer.id == Order.customer_id)
+    """``query`` (a select of orders, filtered) selecting the list item's columns instead,
+    labelled as :func:`build` reads them."""
+    columns = (
+        _uuid_text(Order.id),
+        Order.number,
+        Order.status,
+        _uuid_text(Order.customer_id),
+        _uuid_text(Order.created_by_user_id),
+        Order.payment_collected,
+        Order.total_amount,
+        Order.shipping_address,
+        Order.created_at,
+        Order.updated_at,
+        Order.status_updated_at,
+        _uuid_text(Order.status_updated_by),
+        Order.carrier,
+        Order.tracking_number,
+        Customer.email.label("customer_email"),
+        Customer.first_name.label("customer_first_name"),
+        Customer.last_name.label("customer_last_name"),
+    )
+    return query.with_only_columns(*columns).join(Customer, Customer.id == Order.customer_id)
 
 
 def _money(value: Decimal) -> str:
@@ -69,20 +76,21 @@ def _moment(value: datetime | None) -> str | None:
     return value.isoformat()
 
 
-def _uuid(value: uuid.UUID | None) -> str | None:
+def _uuid(value: uuid.UUID | str | None) -> str | None:
     return str(value) if value is not None else None
 
 
-def _lines_of(order_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[dict]]:
-    """The lines of these orders with their product names, in the order they were added."""
-    lines: dict[uuid.UUID, list[dict]] = {order_id: [] for order_id in order_ids}
+def _lines_of(order_ids: Sequence[Any]) -> dict[str, list[dict]]:
+    """The lines of these orders (ids as the rows hold them) with their product names, in the
+    order they were added, by order id as text."""
+    lines: dict[str, list[dict]] = {str(order_id): [] for order_id in order_ids}
     if not order_ids:
         return lines
     query = (
         sa.select(
-            OrderItem.order_id,
-            OrderItem.id,
-            OrderItem.product_id,
+            _uuid_text(OrderItem.order_id),
+            _uuid_text(OrderItem.id),
+            _uuid_text(OrderItem.product_id),
             Product.name,
             OrderItem.quantity,
             OrderItem.unit_price,
@@ -92,16 +100,9 @@ def _lines_of(order_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[dict]]:
         .where(OrderItem.order_id.in_(order_ids))
         .order_by(OrderItem.created_at, OrderItem.id)
     )
-    for (
-        order_id,
-        line_id,
-        product_id,
-        name,
-        quantity,
-        unit_price,
-        total_price,
-    ) in db.session.connection().execute(query):
-        lines[order_id].append(
+    rows = db.session.connection().execute(query).all()
+    for order_id, line_id, product_id, name, quantity, unit_price, total_price in rows:
+        lines[str(order_id)].append(
             {
                 "id": str(line_id),
                 "product_id": str(product_id),
@@ -120,10 +121,10 @@ class _AllowedStatuses:
     def __init__(self, actor: User | None):
         self.role = actor.role if actor else None
         own = actor.customer if actor is not None and self.role == UserRole.CUSTOMER else None
-        self.own_customer_id = own.id if own is not None else None
+        self.own_customer_id = str(own.id) if own is not None else None
         self.known: dict[tuple[OrderStatus, bool], list[str]] = {}
 
-    def __call__(self, status: OrderStatus, customer_id: uuid.UUID) -> list[str]:
+    def __call__(self, status: OrderStatus, customer_id: str) -> list[str]:
         owner = self.own_customer_id is not None and self.own_customer_id == customer_id
         key = (status, owner)
         if key not in self.known:
@@ -138,25 +139,26 @@ def build(rows: Sequence[Any], actor: User | None) -> list[dict]:
     allowed = _AllowedStatuses(actor)
     items = []
     for row in rows:
-        order_lines = lines[row.id]
+        order_id, customer_id = str(row.id), str(row.customer_id)
+        order_lines = lines[order_id]
         items.append(
             {
-                "id": str(row.id),
+                "id": order_id,
                 "number": row.number,
                 "status": row.status.value,
                 "customer": {
-                    "id": str(row.customer_id),
+                    "id": customer_id,
                     "email": row.customer_email,
                     "name": f"{row.customer_first_name} {row.customer_last_name}".strip(),
                 },
-                "customer_id": str(row.customer_id),
+                "customer_id": customer_id,
                 "created_by_user_id": _uuid(row.created_by_user_id),
                 "payment_collected": row.payment_collected,
                 "total_amount": _money(row.total_amount),
                 "item_count": sum(line["quantity"] for line in order_lines),
                 "shipping_address": row.shipping_address,
                 "items": order_lines,
-                "allowed_statuses": allowed(row.status, row.customer_id),
+                "allowed_statuses": allowed(row.status, customer_id),
                 "created_at": _moment(row.created_at),
                 "updated_at": _moment(row.updated_at),
                 "status_updated_at": _moment(row.status_updated_at),

@@ -73,6 +73,8 @@ def _check(client, shop) -> None:
     assert sorted(picked) == sorted(shop.picked)
     assert set(counts) == {2}
     assert _walk(client, shop.headers, {"q": "espresso"}) == ([], [0])
+    bobs, counts = _walk(client, shop.headers, {"q": "haugen"})  # one alternative matches
+    assert (len(bobs), set(counts)) == (3, {3})
 
 
 def test_search_alternatives_page_and_count_once_each(app_ctx, client, tokens):
