@@ -8,8 +8,9 @@ load generators (wrk, a burst client) are processes of their own on loopback.
 
     .venv/bin/python -m benchmarks.bench            # the full run
     .venv/bin/python -m benchmarks.bench --quick    # a smoke run: small, short; asserts no speed
+    .venv/bin/python -m benchmarks.bench --only listings --listing-orders 200000
 
-What is not measured yet (listings at a million orders, the export, Socket.IO fan-out) has its
+What is not measured here (the export, Socket.IO fan-out) has its
 own script (``benchmarks/export_orders.py``) or is listed in the README's Performance section.
 """
 
