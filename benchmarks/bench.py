@@ -404,6 +404,38 @@ def listings(settings: Settings, logs: Path, tmp: Path) -> list[Row]:
     ]
 
 
+def export(settings: Settings, logs: Path, tmp: Path) -> list[Row]:
+    """The export job on ``settings.listing_orders`` orders (the listings' data, loaded again
+    only when it is not there) against ``psql \\copy`` of the same SELECT, both shapes; the
+    files must hold the same bytes."""
+    from benchmarks import export_orders
+    from benchmarks import listings as listing
+
+    with stack.engine().connect() as conn:
+        present = conn.execute(sa.text("SELECT count(*) FROM orders")).scalar_one()
+    if present != settings.listing_orders:
+        listing.load(settings.listing_orders)
+    rows = []
+    for per_line in (False, True):
+        run = export_orders.measure(per_line, stack.DATABASE_URL)
+        if not run["same"]:
+            raise CorrectnessError("the export's file differs from psql's")
+        growth = (run["rss_peak_kib"] - run["rss_before_kib"]) / 1024
+        shape = "one row per order line" if per_line else "one row per order"
+        rows.append(
+            Row(
+                f"export of {settings.listing_orders:,} orders, {shape}",
+                f"{run['seconds']:.2f} s ({run['rows'] / run['seconds']:,.0f} rows/s, "
+                f"{run['bytes'] / 2**20:.0f} MiB); the job's memory grew {growth:.1f} MiB "
+                f"(peak {run['rss_peak_kib'] / 1024:.0f} MiB); same bytes as psql",
+                f"psql \\copy {run['psql_seconds']:.2f} s",
+                run["psql_seconds"] / run["seconds"],
+                ">= 0.91 (time <= 1.1 x psql), memory growth <= 30 MB",
+            )
+        )
+    return rows
+
+
 def fanout(settings: Settings, logs: Path, tmp: Path) -> list[Row]:
     """Status changes to ``settings.fanout_clients`` staff dashboards connected over WebSocket:
     each change moved over HTTP one at a time, every dashboard must hear every one."""
@@ -466,7 +498,7 @@ def fanout(settings: Settings, logs: Path, tmp: Path) -> list[Row]:
     ]
 
 
-SCENARIOS = [intake, flash_sale, transitions, statements, listings, fanout]
+SCENARIOS = [intake, flash_sale, transitions, statements, listings, export, fanout]
 
 
 def print_table(rows: list[Row], elapsed: float) -> None:
