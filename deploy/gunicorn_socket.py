@@ -7,6 +7,7 @@ browser connects WebSocket-only, so any process may take any connection (no stic
 and every process hears every event through Redis.
 """
 
+import faulthandler
 import os
 
 worker_class = "gevent"
@@ -14,3 +15,9 @@ workers = int(os.environ.get("OMS_SOCKET_WORKERS") or 1)
 worker_connections = int(os.environ.get("OMS_SOCKET_CONNECTIONS") or 10000)
 forwarded_allow_ips = os.environ.get("OMS_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 graceful_timeout = 30
+
+
+def post_worker_init(worker):
+    """A worker killed by a fatal signal (a segfault in a C extension) first writes every
+    thread's Python stack to the log: the one such crash seen left only gunicorn's line."""
+    faulthandler.enable(all_threads=True)

@@ -1,0 +1,58 @@
+"""A web or socket process that dies of a fatal signal (a segfault in a C extension) writes
+every thread's Python stack to its log before it goes, so the crash can be traced; gunicorn
+then starts a new worker and the process keeps answering."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import urllib.request
+
+import pytest
+
+from tests.conftest import TEST_BROKER_URL, TEST_DATABASE_URL, TEST_REDIS_URL
+from tests.processes import free_port, stack_env, start_procfile, wait_for
+
+pytestmark = pytest.mark.slow  # web and socket processes
+
+
+def _workers(master_pid: int) -> list[int]:
+    """gunicorn's worker processes: the master's children."""
+    out = subprocess.run(
+        ["ps", "-o", "pid=", "--ppid", str(master_pid)], capture_output=True, text=True
+    )
+    return [int(pid) for pid in out.stdout.split()]
+
+
+def _answers(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as answer:
+            return answer.status == 200
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("kind", ["web", "socket"])
+def test_a_worker_killed_by_sigsegv_leaves_its_python_stacks_in_the_log(app_ctx, tmp_path, kind):
+    env = stack_env(
+        database_url=TEST_DATABASE_URL,
+        redis_url=TEST_REDIS_URL,
+        broker_url=TEST_BROKER_URL,
+        OMS_WEB_WORKERS="1",
+        OMS_SOCKET_WORKERS="1",
+    )
+    port = free_port()
+    process = start_procfile(kind, env, tmp_path / f"{kind}.log", port)
+    try:
+        (worker,) = _workers(process.popen.pid)
+        os.kill(worker, signal.SIGSEGV)
+        assert wait_for(lambda: "Segmentation fault" in process.log(), 30), process.log()
+        log = process.log()
+        assert "Fatal Python error: Segmentation fault" in log
+        assert "most recent call first" in log  # a Python stack, not only the signal's name
+        # gunicorn replaces the worker: the process answers again
+        assert wait_for(lambda: _workers(process.popen.pid) not in ([], [worker]), 30)
+        assert wait_for(lambda: _answers(port), 60), process.log()
+    finally:
+        process.stop()
