@@ -16,6 +16,10 @@ threads = int(os.environ.get("OMS_WEB_THREADS") or 16)
 forwarded_allow_ips = os.environ.get("OMS_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 limit_request_line = 8190
 graceful_timeout = 30
+# gunicorn's control socket has one default path per user ($XDG_RUNTIME_DIR or ~/.gunicorn):
+# every API and socket process of every deployment on the host would share it, and a
+# `gunicornc` command meant for one would reach whichever bound last. Off; signals suffice.
+control_socket_disable = True
 raw_env = ["OMS_SOCKETIO=separate"]
 
 

@@ -15,9 +15,9 @@ workers = int(os.environ.get("OMS_SOCKET_WORKERS") or 1)
 worker_connections = int(os.environ.get("OMS_SOCKET_CONNECTIONS") or 10000)
 forwarded_allow_ips = os.environ.get("OMS_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 graceful_timeout = 30
+control_socket_disable = True  # one path per user, shared by every deployment: see gunicorn_api.py
 
 
 def post_worker_init(worker):
-    """A worker killed by a fatal signal (a segfault in a C extension) first writes every
-    thread's Python stack to the log: the one such crash seen left only gunicorn's line."""
+    """As in gunicorn_api.py: a worker killed by a fatal signal logs its Python stacks."""
     faulthandler.enable(all_threads=True)

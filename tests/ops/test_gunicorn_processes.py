@@ -1,6 +1,7 @@
-"""A web or socket process that dies of a fatal signal (a segfault in a C extension) writes
-every thread's Python stack to its log before it goes, so the crash can be traced; gunicorn
-then starts a new worker and the process keeps answering."""
+"""The gunicorn processes (web, socket) as the Procfile starts them: a worker that dies of a
+fatal signal (a segfault in a C extension) writes every thread's Python stack to its log before
+it goes, and gunicorn starts a new one; and no process opens gunicorn's control socket, whose
+one default path per user would let a command meant for one deployment reach another."""
 
 from __future__ import annotations
 
@@ -33,17 +34,20 @@ def _answers(port: int) -> bool:
         return False
 
 
-@pytest.mark.parametrize("kind", ["web", "socket"])
-def test_a_worker_killed_by_sigsegv_leaves_its_python_stacks_in_the_log(app_ctx, tmp_path, kind):
-    env = stack_env(
+def _env() -> dict:
+    return stack_env(
         database_url=TEST_DATABASE_URL,
         redis_url=TEST_REDIS_URL,
         broker_url=TEST_BROKER_URL,
         OMS_WEB_WORKERS="1",
         OMS_SOCKET_WORKERS="1",
     )
+
+
+@pytest.mark.parametrize("kind", ["web", "socket"])
+def test_a_worker_killed_by_sigsegv_leaves_its_python_stacks_in_the_log(app_ctx, tmp_path, kind):
     port = free_port()
-    process = start_procfile(kind, env, tmp_path / f"{kind}.log", port)
+    process = start_procfile(kind, _env(), tmp_path / f"{kind}.log", port)
     try:
         (worker,) = _workers(process.popen.pid)
         os.kill(worker, signal.SIGSEGV)
@@ -56,3 +60,18 @@ def test_a_worker_killed_by_sigsegv_leaves_its_python_stacks_in_the_log(app_ctx,
         assert wait_for(lambda: _answers(port), 60), process.log()
     finally:
         process.stop()
+
+
+def test_no_process_opens_the_per_user_control_socket(app_ctx, tmp_path):
+    processes = [
+        start_procfile(kind, _env(), tmp_path / f"{kind}{n}.log", free_port())
+        for kind in ("web", "socket")
+        for n in range(2)
+    ]
+    try:
+        for process in processes:
+            assert "Booting worker" in process.log()
+            assert "Control socket" not in process.log(), process.log()
+    finally:
+        for process in processes:
+            process.stop()
