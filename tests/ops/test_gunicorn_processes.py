@@ -8,12 +8,11 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import urllib.request
 
 import pytest
 
 from tests.conftest import TEST_BROKER_URL, TEST_DATABASE_URL, TEST_REDIS_URL
-from tests.processes import free_port, stack_env, start_procfile, wait_for
+from tests.processes import free_port, ready, stack_env, start_procfile, wait_for
 
 pytestmark = pytest.mark.slow  # web and socket processes
 
@@ -24,14 +23,6 @@ def _workers(master_pid: int) -> list[int]:
         ["ps", "-o", "pid=", "--ppid", str(master_pid)], capture_output=True, text=True
     )
     return [int(pid) for pid in out.stdout.split()]
-
-
-def _answers(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as answer:
-            return answer.status == 200
-    except OSError:
-        return False
 
 
 def _env() -> dict:
@@ -57,7 +48,7 @@ def test_a_worker_killed_by_sigsegv_leaves_its_python_stacks_in_the_log(app_ctx,
         assert "most recent call first" in log  # a Python stack, not only the signal's name
         # gunicorn replaces the worker: the process answers again
         assert wait_for(lambda: _workers(process.popen.pid) not in ([], [worker]), 30)
-        assert wait_for(lambda: _answers(port), 60), process.log()
+        assert wait_for(lambda: ready(port), 60), process.log()
     finally:
         process.stop()
 
