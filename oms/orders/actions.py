@@ -3,8 +3,9 @@
 This is the one module that says what happens to an order. A status change is decided by the
 lifecycle machine (``workflows.order_lifecycle``) and recorded here, in one transaction: the
 order's status and audit fields, a history row, its stock effect (the arithmetic lives in
-``oms.inventory.service``: reserve, release, take out), the customer's notification (through
-the outbox, for the statuses the lifecycle says the customer hears of) and the event.
+``oms.inventory.service``: reserve, release, take out), the customer's notification (its row,
+swept if its task is lost, for the statuses the lifecycle says the customer hears of) and the
+event.
 
     place_order      pending, lines priced from the catalogue, reservation task in the outbox
     reserve_orders   pending -> placed (stock reserved) or rejected (the reason in the history)
