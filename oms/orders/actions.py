@@ -294,19 +294,20 @@ def _record_transition(
     order.status = new
     order.status_updated_at = now
     order.status_updated_by = actor.id if actor else None
-    # through the relationships, so an order whose history was loaded (a status command that
+    # through the relationship, so an order whose history was loaded (a status command that
     # answers with it) shows the new step without reading it back; an unloaded history is not
     # loaded for it
-    db.session.add(
-        OrderStatusHistory(
-            order=order,
-            old_status=old,
-            new_status=new,
-            changed_by=actor,
-            notes=notes,
-            created_at=now,
-        )
+    step = OrderStatusHistory(
+        order=order,
+        old_status=old,
+        new_status=new,
+        changed_by_user_id=actor.id if actor else None,
+        notes=notes,
+        created_at=now,
     )
+    if actor is not None and actor in db.session:  # an actor of another session is not adopted
+        step.changed_by = actor
+    db.session.add(step)
     if new in NOTIFY_CUSTOMER:
         notifications.queue_order_status(order, new)
     order_events.status_changed(order, old=old, actor=actor, notes=notes, at=now)

@@ -6,7 +6,11 @@ adds statements to the request fails here."""
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
+import sqlalchemy as sa
 
 from benchmarks.statements import StatementCounter
 from oms.auth.enums import UserRole
@@ -75,3 +79,63 @@ def test_the_answer_is_the_order_as_read_back(client, shop, status, who):
     assert body["history"][-1]["changed_by"] is not None
     assert ("notes" in body) == (who == "staff")
     assert body["status"] == OrderStatus(status).value
+
+
+def test_a_command_that_waited_for_the_lock_answers_with_what_the_holder_committed(
+    app, client, shop
+):
+    """The lines and history are read once the lock is held, by statements of their own: a
+    command that waited for another transaction's lock answers with that transaction's step
+    (joined into the locking SELECT, it would show the history as it was before the wait)."""
+    order_id = str(shop["order_id"])
+    answers: list = []
+
+    def ship() -> None:
+        answers.append(
+            client.patch(
+                f"/api/v1/orders/{order_id}/status",
+                json={"status": "shipped"},
+                headers=shop["staff"],
+            )
+        )
+
+    engine = shop["engine"]
+    with engine.connect() as holder:
+        holder.execute(
+            sa.text("SELECT id FROM orders WHERE id = :id FOR NO KEY UPDATE"), {"id": order_id}
+        )
+        holder.execute(
+            sa.text("UPDATE orders SET status = 'picked' WHERE id = :id"), {"id": order_id}
+        )
+        holder.execute(
+            sa.text(
+                "INSERT INTO order_status_history (id, order_id, old_status, new_status, notes,"
+                " created_at) VALUES (gen_random_uuid(), :id, 'placed', 'picked',"
+                " 'by the other', now())"
+            ),
+            {"id": order_id},
+        )
+        waiter = threading.Thread(target=ship)
+        waiter.start()
+        with engine.connect() as watcher:
+            waiting = sa.text(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                blocked = watcher.execute(waiting).scalar_one()
+                watcher.rollback()  # the activity view is a snapshot per transaction
+                if blocked:
+                    break
+                time.sleep(0.05)
+            assert blocked, f"the command never waited for the lock: {answers}"
+        holder.commit()
+    waiter.join(30)
+    (response,) = answers
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    steps = [(h["new_status"], h["notes"]) for h in body["history"]]
+    assert steps[-2:] == [("picked", "by the other"), ("shipped", None)]
+    again = client.get(f"/api/v1/orders/{order_id}", headers=shop["staff"])
+    assert body == again.get_json()
