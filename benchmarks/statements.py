@@ -159,7 +159,7 @@ class StatementCounter:
 
 def count_per_transition(transitions: int) -> dict:
     """Average statements per ``PATCH .../status`` placed -> picked as staff: ``request``
-    (what the web process runs for it: auth, the transaction, the outbox mark, the response),
+    (what the web process runs for it: auth, the transaction, anything after its commit),
     ``transaction`` (the part up to its commit), ``worker`` (the notification task it queues)
     and ``total``; ``checkouts`` counts pool checkouts (each one a ping with pre-ping)."""
     from oms.extensions import db
