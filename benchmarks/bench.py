@@ -9,14 +9,17 @@ load generators (wrk, a burst client) are processes of their own on loopback.
     .venv/bin/python -m benchmarks.bench            # the full run
     .venv/bin/python -m benchmarks.bench --quick    # a smoke run: small, short; asserts no speed
 
-What is not measured yet (listings at a million orders, the export, Socket.IO fan-out) has its
-own script (``benchmarks/export_orders.py``) or is listed in the README's Performance section.
+The export of a million orders against ``psql \\copy`` has its own script
+(``benchmarks/export_orders.py``).
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
+import json
 import math
+import os
 import sys
 import tempfile
 import time
@@ -62,6 +65,8 @@ class Settings:
     statement_orders: int
     listing_orders: int
     listing_repeats: int
+    fanout_clients: int
+    fanout_changes: int
 
 
 FULL = Settings(
@@ -75,6 +80,8 @@ FULL = Settings(
     statement_orders=50,
     listing_orders=1_000_000,
     listing_repeats=100,
+    fanout_clients=500,
+    fanout_changes=50,
 )
 QUICK = Settings(
     seconds=3,
@@ -87,6 +94,8 @@ QUICK = Settings(
     statement_orders=10,
     listing_orders=20_000,
     listing_repeats=10,
+    fanout_clients=50,
+    fanout_changes=10,
 )
 
 
@@ -395,7 +404,101 @@ def listings(settings: Settings, logs: Path, tmp: Path) -> list[Row]:
     ]
 
 
-SCENARIOS = [intake, flash_sale, transitions, statements, listings]
+def export(settings: Settings, logs: Path, tmp: Path) -> list[Row]:
+    """The export job on ``settings.listing_orders`` orders (the listings' data, loaded again
+    only when it is not there) against ``psql \\copy`` of the same SELECT, both shapes; the
+    files must hold the same bytes."""
+    from benchmarks import export_orders
+    from benchmarks import listings as listing
+
+    with stack.engine().connect() as conn:
+        present = conn.execute(sa.text("SELECT count(*) FROM orders")).scalar_one()
+    if present != settings.listing_orders:
+        listing.load(settings.listing_orders)
+    rows = []
+    for per_line in (False, True):
+        run = export_orders.measure(per_line, stack.DATABASE_URL)
+        if not run["same"]:
+            raise CorrectnessError("the export's file differs from psql's")
+        growth = (run["rss_peak_kib"] - run["rss_before_kib"]) / 1024
+        shape = "one row per order line" if per_line else "one row per order"
+        rows.append(
+            Row(
+                f"export of {settings.listing_orders:,} orders, {shape}",
+                f"{run['seconds']:.2f} s ({run['rows'] / run['seconds']:,.0f} rows/s, "
+                f"{run['bytes'] / 2**20:.0f} MiB); the job's memory grew {growth:.1f} MiB "
+                f"(peak {run['rss_peak_kib'] / 1024:.0f} MiB); same bytes as psql",
+                f"psql \\copy {run['psql_seconds']:.2f} s",
+                run["psql_seconds"] / run["seconds"],
+                ">= 0.91 (time <= 1.1 x psql), memory growth <= 30 MB",
+            )
+        )
+    return rows
+
+
+def fanout(settings: Settings, logs: Path, tmp: Path) -> list[Row]:
+    """Status changes to ``settings.fanout_clients`` staff dashboards connected over WebSocket:
+    each change moved over HTTP one at a time, every dashboard must hear every one."""
+    from benchmarks import fanout as fan
+
+    data.seed(products=10, stock=10, customers=settings.customers)
+    ids = data.placed_orders(settings.fanout_changes)
+    tokens = data.tokens("staff")
+    raw = fan.redis_one_way(200)
+    with stack.Stack(logs) as running:
+        listener = fan.Dashboards(
+            running.socket_url,
+            data.write_lines(tmp / "dashboards.txt", tokens),
+            clients=settings.fanout_clients,
+            expect=len(ids),
+            processes=int(os.environ.get("OMS_BENCH_LISTENERS", "4")),
+            logs=logs,
+        )
+        connected = listener.ready()
+        host, port = running.url.removeprefix("http://").split(":")
+        conn = http.client.HTTPConnection(host, int(port), timeout=30)
+        for order_id in ids:
+            conn.request(
+                "PATCH",
+                f"/api/v1/orders/{order_id}/status",
+                body=json.dumps({"status": "picked"}),
+                headers={
+                    "Authorization": f"Bearer {tokens[0]}",
+                    "Content-Type": "application/json",
+                },
+            )
+            response = conn.getresponse()
+            body = response.read()
+            if response.status != 200:
+                raise CorrectnessError(f"PATCH answered {response.status}: {body[:300]!r}")
+            time.sleep(0.1)  # one change at a time: the latency of a change, not a backlog
+        conn.close()
+        heard = listener.result()
+    check_stock()
+    if connected != settings.fanout_clients or heard["still_connected"] != connected:
+        raise CorrectnessError(
+            f"{connected} of {settings.fanout_clients} dashboards connected, "
+            f"{heard['still_connected']} still connected at the end"
+        )
+    if heard["received"] != heard["expected"]:
+        raise CorrectnessError(f"{heard['expected'] - heard['received']} deliveries lost")
+    spread = stack.percentiles(heard["latencies"])
+    first, last = stack.percentiles(heard["first"]), stack.percentiles(heard["last"])
+    return [
+        Row(
+            f"status change to {connected} connected Socket.IO clients",
+            f"p50 {spread['p50']:.1f} ms, p99 {spread['p99']:.1f} ms from the event's time to "
+            f"receipt (per change, the first dashboard p50 {first['p50']:.1f} ms, the last "
+            f"p50 {last['p50']:.1f} ms); {heard['received']:,} of {heard['expected']:,} "
+            "deliveries, 0 lost",
+            f"Redis pub/sub one way p50 {raw['p50']:.2f} ms, p99 {raw['p99']:.2f} ms",
+            None,
+            "p99 < 25 ms, 0 lost",
+        )
+    ]
+
+
+SCENARIOS = [intake, flash_sale, transitions, statements, listings, export, fanout]
 
 
 def print_table(rows: list[Row], elapsed: float) -> None:

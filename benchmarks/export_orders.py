@@ -48,12 +48,12 @@ PRODUCTS = 2_000
 STATUSES = ("delivered", "shipped", "pending", "cancelled", "rejected")
 
 
-def make_app(export_dir: str):
+def make_app(export_dir: str, database_url: str = DATABASE_URL):
     from oms import create_app
 
     return create_app(
         {
-            "SQLALCHEMY_DATABASE_URI": DATABASE_URL,
+            "SQLALCHEMY_DATABASE_URI": database_url,
             "OMS_REDIS_URL": None,
             "OMS_LOG_LEVEL": "ERROR",
             "OMS_EXPORT_DIR": export_dir,
@@ -222,7 +222,7 @@ def _load_child(orders: int, reload: bool, results) -> None:
     results.put({"seconds": seconds, "lines": lines})
 
 
-def _export_child(per_line: bool, export_dir: str, results) -> None:
+def _export_child(per_line: bool, export_dir: str, database_url: str, results) -> None:
     """Child process: queue a job and run the export job's code path, timed; also hand back
     the job's SELECT with its parameters in place, on one line (for psql)."""
     from oms.auth import service as auth_service
@@ -233,7 +233,7 @@ def _export_child(per_line: bool, export_dir: str, results) -> None:
     from oms.exports.models import ExportJob
     from oms.extensions import db
 
-    app = make_app(export_dir)
+    app = make_app(export_dir, database_url)
     with app.app_context():
         admin = auth_service.get_by_email(email="bench-admin@example.com")
         if admin is None:
@@ -295,8 +295,8 @@ def in_child(target, *args) -> dict:
     return result
 
 
-def psql_copy(sql: str, target: Path) -> float:
-    url = sa.make_url(DATABASE_URL)
+def psql_copy(sql: str, target: Path, database_url: str = DATABASE_URL) -> float:
+    url = sa.make_url(database_url)
     command = f"\\copy ({sql}) TO '{target}' WITH (FORMAT csv, HEADER true, ENCODING 'UTF8')"
     env = {**os.environ, "PGPASSWORD": url.password or ""}
     args = ["psql", "-X", "-q", "-h", url.host, "-p", str(url.port or 5432), "-U", url.username]
@@ -350,29 +350,34 @@ def main() -> None:
     lines = loaded["lines"]
     print(f"{args.orders:,} orders, {lines:,} order lines ({lines / args.orders:.2f} per order)")
 
-    export_dir = tempfile.mkdtemp(prefix="oms-bench-export-")
     shapes = {"order": [False], "line": [True], "both": [False, True]}[args.shape]
-    try:
-        for per_line in shapes:
-            export = in_child(_export_child, per_line, export_dir)
-            assert export["outcome"] == "finished", export
-            target = Path(export_dir) / f"psql-{'lines' if per_line else 'orders'}.csv"
-            psql_seconds = psql_copy(export["sql"], target)
-            same = sha256(Path(export["path"]), skip=3) == sha256(target)  # 3: the BOM
+    for per_line in shapes:
+        export = measure(per_line)
+        shape = "one row per order line" if per_line else "one row per order"
+        rate = export["rows"] / export["seconds"]
+        print(f"\n{shape}: {export['rows']:,} rows, {export['bytes'] / 2**20:.0f} MiB")
+        print(f"  export job   {export['seconds']:7.2f} s  ({rate:,.0f} rows/s)")
+        print(f"  psql \\copy   {export['psql_seconds']:7.2f} s")
+        print(f"  ratio        {export['seconds'] / export['psql_seconds']:7.2f}x  (export / psql)")
+        print(
+            f"  peak memory  {export['rss_peak_kib'] / 1024:7.1f} MiB resident "
+            f"({export['rss_before_kib'] / 1024:.1f} MiB before the export started)"
+        )
+        print(f"  same bytes as psql (after the BOM): {'yes' if export['same'] else 'NO'}")
 
-            shape = "one row per order line" if per_line else "one row per order"
-            rate = export["rows"] / export["seconds"]
-            print(f"\n{shape}: {export['rows']:,} rows, {export['bytes'] / 2**20:.0f} MiB")
-            print(f"  export job   {export['seconds']:7.2f} s  ({rate:,.0f} rows/s)")
-            print(f"  psql \\copy   {psql_seconds:7.2f} s")
-            print(f"  ratio        {export['seconds'] / psql_seconds:7.2f}x  (export job / psql)")
-            print(
-                f"  peak memory  {export['rss_peak_kib'] / 1024:7.1f} MiB resident "
-                f"({export['rss_before_kib'] / 1024:.1f} MiB before the export started)"
-            )
-            print(f"  same bytes as psql (after the BOM): {'yes' if same else 'NO'}", flush=True)
-            os.remove(export["path"])
-            target.unlink()
+
+def measure(per_line: bool, database_url: str = DATABASE_URL) -> dict:
+    """One shape of the export on the orders in ``database_url``: the export job in a fresh
+    process, then ``psql \\copy`` of its very SELECT; their times, the job's memory and whether
+    both files hold the same bytes (the files are removed)."""
+    export_dir = tempfile.mkdtemp(prefix="oms-bench-export-")
+    try:
+        export = in_child(_export_child, per_line, export_dir, database_url)
+        assert export["outcome"] == "finished", export
+        target = Path(export_dir) / "psql.csv"
+        export["psql_seconds"] = psql_copy(export["sql"], target, database_url)
+        export["same"] = sha256(Path(export["path"]), skip=3) == sha256(target)  # 3: the BOM
+        return export
     finally:
         shutil.rmtree(export_dir, ignore_errors=True)
 

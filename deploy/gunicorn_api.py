@@ -7,6 +7,7 @@ not served here (``OMS_SOCKETIO=separate``): the ``socket`` process holds the We
 no dashboard ever takes an API thread.
 """
 
+import faulthandler
 import os
 
 worker_class = "gthread"
@@ -15,4 +16,14 @@ threads = int(os.environ.get("OMS_WEB_THREADS") or 16)
 forwarded_allow_ips = os.environ.get("OMS_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 limit_request_line = 8190
 graceful_timeout = 30
+# gunicorn's control socket has one default path per user ($XDG_RUNTIME_DIR or ~/.gunicorn):
+# every API and socket process of every deployment on the host would share it, and a
+# `gunicornc` command meant for one would reach whichever bound last. Off; signals suffice.
+control_socket_disable = True
 raw_env = ["OMS_SOCKETIO=separate"]
+
+
+def post_worker_init(worker):
+    """A worker killed by a fatal signal (a segfault in a C extension) first writes every
+    thread's Python stack to the log: the one such crash seen left only gunicorn's line."""
+    faulthandler.enable(all_threads=True)

@@ -7,6 +7,7 @@ browser connects WebSocket-only, so any process may take any connection (no stic
 and every process hears every event through Redis.
 """
 
+import faulthandler
 import os
 
 worker_class = "gevent"
@@ -14,3 +15,9 @@ workers = int(os.environ.get("OMS_SOCKET_WORKERS") or 1)
 worker_connections = int(os.environ.get("OMS_SOCKET_CONNECTIONS") or 10000)
 forwarded_allow_ips = os.environ.get("OMS_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 graceful_timeout = 30
+control_socket_disable = True  # one path per user, shared by every deployment: see gunicorn_api.py
+
+
+def post_worker_init(worker):
+    """As in gunicorn_api.py: a worker killed by a fatal signal logs its Python stacks."""
+    faulthandler.enable(all_threads=True)

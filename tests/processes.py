@@ -128,6 +128,16 @@ def start_web(env: dict, log_path: Path, port: int) -> Process:
     return process
 
 
+def ready(port: int) -> bool:
+    """Whether the process on ``port`` answers ``/readyz`` with 200 (its app is loaded, its
+    database and Redis answer)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as answer:
+            return answer.status == 200
+    except OSError:
+        return False
+
+
 def start_procfile(name: str, env: dict, log_path: Path, port: int) -> Process:
     """The Procfile's own command line for ``name`` (``web``, ``socket``) on ``port``, as
     ``make stack`` runs it; returns once its ``/readyz`` answers."""
@@ -141,14 +151,7 @@ def start_procfile(name: str, env: dict, log_path: Path, port: int) -> Process:
         log_path,
     )
 
-    def ready() -> bool:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as answer:
-                return answer.status == 200
-        except OSError:
-            return process.popen.poll() is not None
-
-    wait_for(ready, 60)
+    wait_for(lambda: ready(port) or process.popen.poll() is not None, 60)
     assert process.popen.poll() is None, process.log()
     return process
 

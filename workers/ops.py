@@ -1,4 +1,5 @@
-"""The dead-letter signal: a task that fails for good is written to ``dead_letters``.
+"""The dead-letter signal: a task that fails for good is written to ``dead_letters``; and
+crash reports: a pool process killed by a fatal signal writes its Python stack to the log.
 
 ``task_failure`` is sent only for a run that ended in an error: a task that asks for a retry
 (``Retry``, autoretry) is not failed; one whose retries ran out re-raises its error and is. A
@@ -7,7 +8,9 @@ failed for good either."""
 
 from __future__ import annotations
 
+import faulthandler
 import logging
+import sys
 
 from billiard.exceptions import WorkerLostError
 from celery import signals
@@ -39,3 +42,11 @@ def record_failure(
             )
     except Exception:
         log.exception("dead letter not recorded", extra={"task": sender.name})
+
+
+@signals.worker_process_init.connect(weak=False)
+def report_crashes(**_extra) -> None:
+    """A pool process killed by a fatal signal (a segfault in a C extension) first writes every
+    thread's Python stack to the worker's log: the task it ran is then known, not guessed.
+    The real stderr: Celery has put a logging proxy, which has no file descriptor, in its place."""
+    faulthandler.enable(file=sys.__stderr__, all_threads=True)

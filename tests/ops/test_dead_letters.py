@@ -103,8 +103,9 @@ def _waiting_on_a_lock() -> int:
 
 
 def test_a_task_whose_pool_process_dies_is_run_again_not_dead_lettered(worker, live_app):
-    """A pool process killed mid-task is ``WorkerLostError`` in the worker: the task goes back
-    to the broker (``task_reject_on_worker_lost``) and runs again; it never failed for good."""
+    """A pool process killed mid-task (here by a segfault) is ``WorkerLostError`` in the
+    worker: the task goes back to the broker (``task_reject_on_worker_lost``) and runs again;
+    it never failed for good. The dying process wrote its Python stack to the log first."""
     with live_app.app_context():
         product = make_product(stock=5)
         order = make_order(make_user(), [(product, 1)], status=OrderStatus.PENDING)
@@ -118,8 +119,11 @@ def test_a_task_whose_pool_process_dies_is_run_again_not_dead_lettered(worker, l
                 outbox.enqueue(tasks.RESERVE_ORDER, order_id=str(order_id))
             assert wait_for(lambda: _waiting_on_a_lock() > 0, 30), worker.log()[-3000:]
             for pid in _pool_children(worker):
-                os.kill(pid, signal.SIGKILL)
+                os.kill(pid, signal.SIGSEGV)
             assert wait_for(lambda: "WorkerLostError" in worker.log(), 30), worker.log()
+            log = worker.log()
+            assert "Fatal Python error: Segmentation fault" in log, log[-3000:]
+            assert "workers/inventory.py" in log  # where the task was: its stack, not a guess
             holder.rollback()
         assert wait_for(
             lambda: (
