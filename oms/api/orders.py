@@ -160,8 +160,8 @@ def change_status(body, order_id):
     lifecycle refuses is a 409 naming the current status and the allowed next ones. Shipping
     may record `carrier` (a code of `OMS_CARRIERS`) and `tracking_number`; with any other
     status they are a 422."""
-    actions.change_status(order_id=order_id, actor=current_user, **body)
-    return queries.present_detail(queries.get(order_id=order_id, actor=current_user), current_user)
+    # rendered by the use case from the rows it locked, before its commit (nothing read again)
+    return jsonify(actions.change_status_detail(order_id=order_id, actor=current_user, **body))
 
 
 @blp.route("/<uuid:order_id>/reorder", methods=["POST"])

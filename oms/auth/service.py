@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import joinedload
 
 from oms import tasks
 from oms.audit import service as audit
@@ -382,7 +383,9 @@ def get_active(*, user_id) -> User | None:
 
 
 def token_holder(claims: dict) -> tuple[User | None, bool]:
-    """``(user, revoked)`` for a token's claims, in one query (it runs on every request).
+    """``(user, revoked)`` for a token's claims, in one query (it runs on every request): the
+    user's customer record is joined in, so what the request does next (ownership, a
+    customer's own orders) reads no second row.
 
     Revoked: the token or its login session was revoked, it was issued before its user last
     ended every session (its ``ep`` is older than ``session_epoch``), or it names no user. The
@@ -392,7 +395,9 @@ def token_holder(claims: dict) -> tuple[User | None, bool]:
     except (KeyError, ValueError):
         return None, True
     revoked = sa.exists().where(RevokedToken.jti.in_(token_ids(claims)))
-    row = db.session.execute(sa.select(User, revoked).where(User.id == user_id)).first()
+    row = db.session.execute(
+        sa.select(User, revoked).where(User.id == user_id).options(joinedload(User.customer))
+    ).first()
     if row is None:
         return None, True
     user, is_revoked = row

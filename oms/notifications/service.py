@@ -1,15 +1,17 @@
 """Tell customers what happened to their orders.
 
 Each notification has a row keyed by what it is about, written in the transaction of the
-change it tells of (:func:`queue_order_status`), so it exists even when its task is lost. A
+change it tells of (:func:`queue_order_status`), so it exists even when its task is lost: the
+row is the task's outbox (no ``outbox_messages`` row records it a second time). A
 task first claims the row (a lease, committed), then sends, then marks it sent: while the
 lease holds no other copy sends, a sent row is never sent again, and a mark that fails after
 the mail server accepted is retried as a mark alone (``sent=True``), never as a second send.
 The acceptance is also noted in Redis (:func:`_note_mailed`), so a database that stays away
 longer than the lease does not make the sweep's copy send again: it finds the note and marks.
-The beat sweep (:func:`resend_unsent`) queues again the rows left unsent, unclaimed and untried
-for ``OMS_NOTIFICATION_RESEND_MINUTES`` (a killed worker, a Redis restarted without
-persistence). Only a process killed between the mail server's acceptance and the note, or
+The beat sweep (:func:`resend_unsent`, every ``OMS_NOTIFICATION_SWEEP_SECONDS``) queues again
+the rows left unsent and unclaimed that were never tried (a task lost between the commit and
+the broker) or not for ``OMS_NOTIFICATION_RESEND_MINUTES`` (a killed worker, a Redis restarted
+without persistence). Only a process killed between the mail server's acceptance and the note, or
 PostgreSQL and Redis both gone at that moment, can send one message twice; the ``X-OMS-Key``
 header names it for the receiver.
 A failing mail server only delays the message; the order was committed long before.
@@ -57,15 +59,20 @@ MESSAGES = {
 }
 
 
+# The statuses whose message gives the reason (the history row's notes).
+WITH_REASON = frozenset({OrderStatus.REJECTED, OrderStatus.CANCELLED})
+
+
 def _body(order: Order, status: OrderStatus) -> str:
-    note = next((h.notes for h in reversed(order.history) if h.new_status == status), None)
     lines = [
         f"Hello {order.customer.first_name},",
         "",
         MESSAGES[status].format(number=order.number) + ".",
     ]
-    if note and status in (OrderStatus.REJECTED, OrderStatus.CANCELLED):
-        lines += ["", f"Reason: {note}"]
+    if status in WITH_REASON:
+        note = next((h.notes for h in reversed(order.history) if h.new_status == status), None)
+        if note:
+            lines += ["", f"Reason: {note}"]
     if status == OrderStatus.SHIPPED and (order.carrier or order.tracking_number):
         lines += ["", f"Carrier: {carriers.name_of(order.carrier) or 'not given'}"]
         if order.tracking_number:
@@ -98,15 +105,17 @@ def _row_values(order: Order, status: OrderStatus) -> dict:
 
 
 def queue_order_status(order: Order, status: OrderStatus) -> None:
-    """In the caller's transaction: record that the customer is to hear of ``status`` and
-    queue the task that tells them (through the outbox)."""
+    """In the caller's transaction: record that the customer is to hear of ``status``, and
+    have the task that tells them sent after the commit. The row is the task's outbox: one
+    whose task is lost (a process dying after the commit, a broker down) is queued again by
+    :func:`resend_unsent`, which takes every row unsent and never tried."""
     db.session.flush()  # the order row first: the notification refers to it
     db.session.execute(
         insert_or_ignore(Notification)
         .values(**_row_values(order, status))
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
     )
-    outbox.enqueue(tasks.SEND_ORDER_STATUS, order_id=str(order.id), status=status.value)
+    outbox.send_after_commit(tasks.SEND_ORDER_STATUS, order_id=str(order.id), status=status.value)
 
 
 MAILED_NOTE_SECONDS = 7 * 24 * 3600  # longer than any mark retry or sweep
@@ -150,16 +159,15 @@ def _claim(order_id: uuid.UUID, status: OrderStatus, lease: timedelta) -> _Claim
     """Take the lease on the row (committed before anything is sent), or say why not."""
     key = _key(order_id, status)
     with transaction() as session:
-        # what the message shows, in three queries (not one per line's product)
-        order = session.get(
-            Order,
-            order_id,
-            options=[
-                joinedload(Order.customer),
-                selectinload(Order.items).joinedload(OrderItem.product),
-                selectinload(Order.history),
-            ],
-        )
+        # what the message shows, in two queries (not one per line's product), three when it
+        # gives the reason from the history
+        shows = [
+            joinedload(Order.customer),
+            selectinload(Order.items).joinedload(OrderItem.product),
+        ]
+        if status in WITH_REASON:
+            shows.append(selectinload(Order.history))
+        order = session.get(Order, order_id, options=shows)
         if order is None or status not in NOTIFY_CUSTOMER:
             return "skipped"
         locked = (

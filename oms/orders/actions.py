@@ -3,8 +3,9 @@
 This is the one module that says what happens to an order. A status change is decided by the
 lifecycle machine (``workflows.order_lifecycle``) and recorded here, in one transaction: the
 order's status and audit fields, a history row, its stock effect (the arithmetic lives in
-``oms.inventory.service``: reserve, release, take out), the customer's notification (through
-the outbox, for the statuses the lifecycle says the customer hears of) and the event.
+``oms.inventory.service``: reserve, release, take out), the customer's notification (its row,
+swept if its task is lost, for the statuses the lifecycle says the customer hears of) and the
+event.
 
     place_order      pending, lines priced from the catalogue, reservation task in the outbox
     reserve_orders   pending -> placed (stock reserved) or rejected (the reason in the history)
@@ -12,7 +13,8 @@ the outbox, for the statuses the lifecycle says the customer hears of) and the e
     ship_order       picked -> shipped (the units leave stock)
     deliver_order    shipped -> delivered
     cancel_order     pending | placed | picked -> cancelled (a reservation is released)
-    change_status    the one of those a status command names (``PATCH .../status``)
+    change_status    the one of those a status command names (one order of a bulk command)
+    change_status_detail  the same, answered with the order's detail (``PATCH .../status``)
     add_note         an internal note on an order (staff; never shown to the customer)
     reorder          a new order with a past order's lines, through place_order
     change_statuses  one status command for many orders, each in its own transaction
@@ -292,16 +294,20 @@ def _record_transition(
     order.status = new
     order.status_updated_at = now
     order.status_updated_by = actor.id if actor else None
-    db.session.add(
-        OrderStatusHistory(
-            order_id=order.id,
-            old_status=old,
-            new_status=new,
-            changed_by_user_id=actor.id if actor else None,
-            notes=notes,
-            created_at=now,
-        )
+    # through the relationship, so an order whose history was loaded (a status command that
+    # answers with it) shows the new step without reading it back; an unloaded history is not
+    # loaded for it
+    step = OrderStatusHistory(
+        order=order,
+        old_status=old,
+        new_status=new,
+        changed_by_user_id=actor.id if actor else None,
+        notes=notes,
+        created_at=now,
     )
+    if actor is not None and actor in db.session:  # an actor of another session is not adopted
+        step.changed_by = actor
+    db.session.add(step)
     if new in NOTIFY_CUSTOMER:
         notifications.queue_order_status(order, new)
     order_events.status_changed(order, old=old, actor=actor, notes=notes, at=now)
@@ -358,10 +364,15 @@ def _move(
     notes: str | None,
     carrier: str | None = None,
     tracking_number: str | None = None,
-) -> Order:
+    detail: bool = False,
+) -> tuple[Order, dict | None]:
     """One staff or customer status command: lock the order (of two conflicting commands
     exactly one wins, the other gets a 409), record the transition, apply its stock effect.
-    Shipping records the carrier and tracking number first, so the event carries them."""
+    Shipping records the carrier and tracking number first, so the event carries them.
+
+    With ``detail`` the order is locked with what its detail shows and the answer (the order
+    as ``actor`` sees it now) is rendered before the commit, as :func:`place_order` does:
+    nothing is read again after it (a commit expires every loaded row)."""
     if event != "ship" and (carrier or tracking_number):
         raise ValidationError(
             "A carrier and tracking number go with shipping only.",
@@ -372,8 +383,9 @@ def _move(
             },
         )
     _check_carrier(carrier)
+    response = None
     with transaction():
-        order = queries.get(order_id=order_id, actor=actor, lock=True)
+        order = queries.get(order_id=order_id, actor=actor, lock=True, detail=detail)
         effect = STOCK_EFFECTS.get(event)
         if effect is None:  # reserve and reject are the worker's, never a command
             raise lifecycle.refuse(order, actor, event)
@@ -382,12 +394,14 @@ def _move(
             order.tracking_number = tracking_number.strip() if tracking_number else None
         old = _record_transition(order, event, actor=actor, notes=notes)
         effect(order, old)
-    return order
+        if detail:
+            response = OrderDetailSchema().dump(queries.present_detail(order, actor))
+    return order, response
 
 
 def pick_order(*, order_id: uuid.UUID, actor: User, notes: str | None = None) -> Order:
     """placed -> picked (staff)."""
-    return _move(order_id=order_id, actor=actor, event="pick", notes=notes)
+    return _move(order_id=order_id, actor=actor, event="pick", notes=notes)[0]
 
 
 def ship_order(
@@ -400,7 +414,7 @@ def ship_order(
 ) -> Order:
     """picked -> shipped (staff): the units leave stock; the carrier and tracking number are
     recorded when given."""
-    return _move(
+    order, _ = _move(
         order_id=order_id,
         actor=actor,
         event="ship",
@@ -408,17 +422,18 @@ def ship_order(
         carrier=carrier,
         tracking_number=tracking_number,
     )
+    return order
 
 
 def deliver_order(*, order_id: uuid.UUID, actor: User, notes: str | None = None) -> Order:
     """shipped -> delivered (staff)."""
-    return _move(order_id=order_id, actor=actor, event="deliver", notes=notes)
+    return _move(order_id=order_id, actor=actor, event="deliver", notes=notes)[0]
 
 
 def cancel_order(*, order_id: uuid.UUID, actor: User, notes: str | None = None) -> Order:
     """pending | placed | picked -> cancelled (staff; the customer while pending or placed):
     a reservation is released."""
-    return _move(order_id=order_id, actor=actor, event="cancel", notes=notes)
+    return _move(order_id=order_id, actor=actor, event="cancel", notes=notes)[0]
 
 
 def change_status(
@@ -430,10 +445,10 @@ def change_status(
     carrier: str | None = None,
     tracking_number: str | None = None,
 ) -> Order:
-    """The status command ``PATCH /orders/:id/status``: the use case that leads to ``status``
-    (shipping takes the carrier and tracking number)."""
+    """The status command (one order of ``POST /orders/bulk-status``): the use case that leads
+    to ``status`` (shipping takes the carrier and tracking number)."""
     event = EVENT_FOR_STATUS.get(OrderStatus(status), status.value)
-    return _move(
+    order, _ = _move(
         order_id=order_id,
         actor=actor,
         event=event,
@@ -441,6 +456,32 @@ def change_status(
         carrier=carrier,
         tracking_number=tracking_number,
     )
+    return order
+
+
+def change_status_detail(
+    *,
+    order_id: uuid.UUID,
+    actor: User,
+    status: OrderStatus,
+    notes: str | None = None,
+    carrier: str | None = None,
+    tracking_number: str | None = None,
+) -> dict:
+    """The status command ``PATCH /orders/:id/status``: :func:`change_status`, answered with
+    the order's detail as ``actor`` sees it after the change, rendered in the transaction from
+    the rows it locked (no read after the commit)."""
+    event = EVENT_FOR_STATUS.get(OrderStatus(status), status.value)
+    _, response = _move(
+        order_id=order_id,
+        actor=actor,
+        event=event,
+        notes=notes,
+        carrier=carrier,
+        tracking_number=tracking_number,
+        detail=True,
+    )
+    return response or {}
 
 
 def _unavailable_lines(order: Order) -> list[dict]:

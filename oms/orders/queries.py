@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import marshmallow as ma
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from oms.auth.enums import UserRole
 from oms.auth.models import User
@@ -38,16 +38,33 @@ DETAIL_LOADS = (
     selectinload(Order.customer),
     selectinload(Order.history).selectinload(OrderStatusHistory.changed_by),
 )
+# The same for an order read with its lock, in three statements: the order with its customer
+# (joined: a customer row is never written under an order's lock), then its lines with their
+# products and its history with who made each step. Those two are statements of their own on
+# purpose: they start once the lock is held, so they see what the previous holder committed
+# (joined into the locking SELECT, a statement that waited for the lock would see the lines
+# and history as they were before, under READ COMMITTED). Users come with their customer
+# record (``User.customer`` would otherwise be one more statement).
+LOCKED_DETAIL_LOADS = (
+    joinedload(Order.customer, innerjoin=True),
+    selectinload(Order.items).joinedload(OrderItem.product, innerjoin=True),
+    selectinload(Order.history).joinedload(OrderStatusHistory.changed_by).joinedload(User.customer),
+)
 
 
-def get(*, order_id: uuid.UUID, actor: User, lock: bool = False) -> Order:
-    """One order; another customer's order is a 404, never a 403 (it does not exist for them)."""
+def get(*, order_id: uuid.UUID, actor: User, lock: bool = False, detail: bool = False) -> Order:
+    """One order; another customer's order is a 404, never a 403 (it does not exist for them).
+
+    Without ``lock`` its detail (lines, customer, history) is loaded with it; with ``lock`` only
+    when ``detail`` asks for it (a status command that answers with the order)."""
     query = sa.select(Order).where(Order.id == order_id)
     if lock:
         # FOR NO KEY UPDATE: blocks other writers of the order, not inserts that reference it
         query = query.with_for_update(of=Order, key_share=True).execution_options(
             populate_existing=True
         )
+        if detail:
+            query = query.options(*LOCKED_DETAIL_LOADS)
     else:
         query = query.options(*DETAIL_LOADS)
     order = db.session.scalars(query).one_or_none()
@@ -188,7 +205,7 @@ def notes_of(order_id: uuid.UUID) -> list[OrderNote]:
         db.session.scalars(
             sa.select(OrderNote)
             .where(OrderNote.order_id == order_id)
-            .options(selectinload(OrderNote.author))
+            .options(joinedload(OrderNote.author).joinedload(User.customer))
             .order_by(OrderNote.created_at, OrderNote.id)
         )
     )

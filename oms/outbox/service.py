@@ -2,7 +2,9 @@
 
 A process that dies between commit and dispatch, or a broker that is down, leaves the row
 unsent; the beat-driven :func:`relay` sends it later. Tasks are idempotent, so a row sent twice
-(dispatched, then relayed before it was marked) does no harm.
+(dispatched, then relayed before it was marked) does no harm. Work that is its own outbox (a
+row of its own, written with the change and swept when its task is lost) is handed over after
+the commit without one (:func:`send_after_commit`).
 """
 
 from __future__ import annotations
@@ -50,6 +52,37 @@ def enqueue(task: str, **kwargs) -> OutboxMessage:
         after_commit(lambda: _dispatch_committed(pending), priority=1)
     local["outbox"].append(_Committed(message, task, kwargs))
     return message
+
+
+def send_after_commit(task: str, **kwargs) -> None:
+    """Hand ``task(**kwargs)`` to the broker once the current transaction commits, with no
+    outbox row: only for work whose own row, written in that transaction, a sweep of its own
+    finds again when the task is lost (a customer's notification: ``resend_unsent`` queues
+    every row left unsent and untried). An outbox row beside it would record the same work a
+    second time, and marking it sent would cost the request a transaction after its commit.
+
+    A broker that refuses it (or a process that dies first) leaves the work to that sweep. In
+    the embedded default the task runs here, after the commit, as :func:`dispatch` runs it."""
+    local = transaction_local()
+    if "untracked" not in local:
+        pending = local["untracked"] = []
+        after_commit(lambda: _send_untracked(pending), priority=1)
+    local["untracked"].append((task, kwargs))
+
+
+def _send_untracked(tasks: list[tuple[str, dict]]) -> None:
+    celery = current_app.extensions["celery"]
+    for task, kwargs in tasks:
+        try:
+            if celery.conf.task_always_eager:
+                result = celery.tasks[task].apply(kwargs=kwargs, throw=False)
+                if result.failed():
+                    error = f"{result.result.__class__.__name__}: {result.result}"[:500]
+                    log.error("task failed in-process", extra={"task": task, "error": error})
+            elif _publish(task, kwargs) is not None:
+                break  # the broker is down: the rest would fail too (their sweep sends them)
+        except Exception:
+            log.exception("task not sent; its sweep will send it", extra={"task": task})
 
 
 def _dispatch_committed(messages: list[_Committed]) -> None:

@@ -196,3 +196,52 @@ def test_a_mark_still_missing_when_the_lease_runs_out_is_not_sent_again(app_ctx,
     assert len(smtp.messages) == before + 1
     row = db.session.scalars(sa.select(Notification).where(Notification.dedupe_key == key)).one()
     assert row.sent_at is not None
+
+
+def test_a_status_change_email_lost_before_the_broker_is_sent_by_the_sweep(app_ctx, smtp):
+    """The notifications row is the email's outbox: a process that dies between the change's
+    commit and the broker (played by dropping the after-commit work) leaves only the row, never
+    tried, and the next sweep sends it, once."""
+    from oms.outbox.models import OutboxMessage
+    from tests.outbox import transaction_without_dispatch
+
+    customer = make_user(UserRole.CUSTOMER)
+    order = make_order(customer, [(make_product(stock=3), 1)])
+    staff = make_user(UserRole.STAFF)
+    order_id, number = order.id, order.number
+    sent_before = len(smtp.messages)
+    with transaction_without_dispatch():
+        orders.pick_order(order_id=order_id, actor=staff)
+    db.session.remove()
+    key = f"order-status:{order_id}:picked"
+    row = db.session.scalars(sa.select(Notification).where(Notification.dedupe_key == key)).one()
+    assert row.sent_at is None and row.last_attempt_at is None
+    assert len(smtp.messages) == sent_before
+    unsent = sa.select(sa.func.count()).where(OutboxMessage.sent_at.is_(None))
+    assert db.session.scalar(unsent) == 0  # no second record of the same email
+    assert service.resend_unsent(older_than=timedelta(minutes=10)) == 1  # runs in-process
+    assert [m["Subject"] for m in smtp.messages[sent_before:]] == [
+        f"Your order {number} is being packed"
+    ]
+    assert service.resend_unsent(older_than=timedelta(minutes=10)) == 0
+
+
+def test_a_broker_refusing_a_status_change_email_leaves_it_to_the_sweep(
+    app, app_ctx, smtp, monkeypatch
+):
+    from oms.outbox import service as outbox
+
+    customer = make_user(UserRole.CUSTOMER)
+    order = make_order(customer, [(make_product(stock=3), 1)])
+    staff = make_user(UserRole.STAFF)
+    sent_before = len(smtp.messages)
+    refused: list[str] = []
+    monkeypatch.setitem(app.extensions["celery"].conf, "task_always_eager", False)
+    monkeypatch.setattr(outbox, "_publish", lambda task, kwargs: refused.append(task) or "down")
+    picked = orders.pick_order(order_id=order.id, actor=staff)  # the change stands
+    assert picked.status == OrderStatus.PICKED
+    assert refused == ["notifications.send_order_status"]
+    monkeypatch.undo()
+    assert len(smtp.messages) == sent_before
+    assert service.resend_unsent(older_than=timedelta(minutes=10)) == 1
+    assert len(smtp.messages) == sent_before + 1
