@@ -160,6 +160,24 @@ def make_test_config(**overrides) -> dict:
     return config
 
 
+def sqlite_app(path, **overrides) -> Flask:
+    """A test app on a SQLite file at ``path`` without Redis: the embedded default's setup."""
+    return create_app(
+        make_test_config(
+            SQLALCHEMY_DATABASE_URI=f"sqlite:///{path}", OMS_REDIS_URL=None, **overrides
+        )
+    )
+
+
+@pytest.fixture
+def embedded_app(tmp_path) -> Iterator[Flask]:
+    """:func:`sqlite_app` migrated, with its context pushed."""
+    app = sqlite_app(tmp_path / "embedded.sqlite3")
+    with app.app_context():
+        upgrade()
+        yield app
+
+
 @pytest.fixture(scope="session")
 def _database() -> str:
     ensure_database(TEST_DATABASE_URL)

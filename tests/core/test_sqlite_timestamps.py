@@ -6,19 +6,13 @@ from __future__ import annotations
 
 from flask_migrate import upgrade
 
-from oms import create_app
 from oms.auth.enums import UserRole
-from tests.conftest import make_test_config
+from tests.conftest import sqlite_app
 from tests.factories import ADDRESS, make_product, make_user
 
 
 def test_timestamps_read_back_from_sqlite_carry_their_offset(tmp_path, tokens):
-    app = create_app(
-        make_test_config(
-            SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'embedded.sqlite3'}",
-            OMS_REDIS_URL=None,
-        )
-    )
+    app = sqlite_app(tmp_path / "embedded.sqlite3")
     with app.app_context():
         upgrade()
         customer = make_user(UserRole.CUSTOMER)

@@ -12,12 +12,11 @@ import pytest
 import sqlalchemy as sa
 from flask_migrate import upgrade
 
-from oms import create_app
 from oms.auth.enums import UserRole
 from oms.extensions import db
 from oms.orders.enums import OrderStatus
 from oms.orders.models import Order, OrderItem
-from tests.conftest import make_test_config
+from tests.conftest import sqlite_app
 from tests.exports.helpers import expected_rows, parse_csv
 from tests.factories import (
     PASSWORD,
@@ -31,13 +30,7 @@ from tests.factories import (
 @pytest.fixture
 def embedded(tmp_path):
     """A SQLite app as ``make run`` starts it, with an admin logged in."""
-    app = create_app(
-        make_test_config(
-            SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'embedded.sqlite3'}",
-            OMS_REDIS_URL=None,
-            OMS_EXPORT_DIR=str(tmp_path / "exports"),
-        )
-    )
+    app = sqlite_app(tmp_path / "embedded.sqlite3", OMS_EXPORT_DIR=str(tmp_path / "exports"))
     with app.app_context():
         upgrade()
         admin = make_user(UserRole.ADMIN)

@@ -8,10 +8,8 @@ import json
 
 import pytest
 import sqlalchemy as sa
-from flask_migrate import upgrade
 from sqlalchemy.orm import selectinload
 
-from oms import create_app
 from oms.auth.enums import UserRole
 from oms.customers.models import Customer
 from oms.extensions import db
@@ -19,7 +17,6 @@ from oms.orders import actions, listing, queries
 from oms.orders.enums import OrderStatus
 from oms.orders.models import Order, OrderItem
 from oms.orders.schemas import OrderSchema
-from tests.conftest import make_test_config
 from tests.factories import ADDRESS, PASSWORD, make_order, make_product, make_user
 from tests.orders.helpers import order_in
 
@@ -127,18 +124,10 @@ def test_the_api_answers_the_schema_dump(varied, client, auth):
         assert listed == json.loads(json.dumps(schema_dumps(varied[who])))
 
 
-def test_rows_equal_the_schema_dump_on_sqlite(tmp_path):
-    app = create_app(
-        make_test_config(
-            SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'embedded.sqlite3'}",
-            OMS_REDIS_URL=None,
-        )
-    )
-    with app.app_context():
-        upgrade()
-        assert db.engine.dialect.name == "sqlite"
-        people = _varied()
-        for who in ("staff", "bob"):
-            expected, built = schema_dumps(people[who]), fast_rows(people[who])
-            assert expected and built == expected
-            assert all(item["created_at"].endswith("+00:00") for item in built.values())
+def test_rows_equal_the_schema_dump_on_sqlite(embedded_app):
+    assert db.engine.dialect.name == "sqlite"
+    people = _varied()
+    for who in ("staff", "bob"):
+        expected, built = schema_dumps(people[who]), fast_rows(people[who])
+        assert expected and built == expected
+        assert all(item["created_at"].endswith("+00:00") for item in built.values())

@@ -7,16 +7,13 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-import pytest
 import sqlalchemy as sa
-from flask_migrate import upgrade
 
-from oms import create_app, pagination
+from oms import pagination
 from oms.auth.enums import UserRole
 from oms.extensions import db
 from oms.orders.enums import OrderStatus
 from oms.orders.models import Order
-from tests.conftest import make_test_config
 from tests.factories import ADDRESS, make_order, make_product, make_user
 
 URL = "/api/v1/orders"
@@ -91,22 +88,9 @@ def test_search_count_caps_across_alternatives(app_ctx, client, tokens, monkeypa
     assert (body["count"], body["count_capped"]) == (4, False)
 
 
-@pytest.fixture
-def sqlite_app(tmp_path):
-    app = create_app(
-        make_test_config(
-            SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'embedded.sqlite3'}",
-            OMS_REDIS_URL=None,
-        )
-    )
-    with app.app_context():
-        upgrade()
-        yield app
-
-
-def test_search_on_sqlite(sqlite_app, tokens):
+def test_search_on_sqlite(embedded_app, tokens):
     assert db.engine.dialect.name == "sqlite"
-    _check(sqlite_app.test_client(), _shop(tokens.headers))
+    _check(embedded_app.test_client(), _shop(tokens.headers))
 
 
 def test_a_stored_address_the_json_functions_refuse_breaks_no_search(app_ctx, client, tokens):
