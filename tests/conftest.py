@@ -104,10 +104,12 @@ PROCESS_FIXTURES = frozenset({"worker", "web", "live_app", "browser"})
 
 @pytest.hookimpl(tryfirst=True)  # before -m deselects by mark
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test that uses a process-starting fixture ``slow``."""
+    """Mark tests using a process-starting fixture ``slow``, tests/generated ``generated``."""
     for item in items:
         if PROCESS_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+        if item.nodeid.startswith("tests/generated/"):
+            item.add_marker(pytest.mark.generated)
 
 
 # Every Flask test client checks each API response against the app's own OpenAPI document
