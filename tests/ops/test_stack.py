@@ -185,6 +185,17 @@ def test_compose_file_validates():
     }
     result = subprocess.run([*command, "config"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    for service in ("postgres", "redis", "proxy", "web", "socket", "worker", "beat", "flower"):
+    for service in (
+        "postgres",
+        "redis",
+        "proxy",
+        "web",
+        "socket",
+        "worker",
+        "beat",
+        "flower",
+        "backup",
+    ):
         assert f"  {service}:" in result.stdout
+    assert "- backups:/backups" in result.stdout  # the backup service's volume
     assert result.stdout.count("healthcheck:") >= 8
