@@ -144,7 +144,7 @@ def restore_backup(name: str) -> None:
     from oms.ops import backup
 
     settings = _backup_settings()
-    folder = Path(name).parent if name.endswith(backup.DUMP_SUFFIX) else settings["backup_dir"]
+    folder = Path(name).parent if Path(name).is_file() else settings["backup_dir"]
     try:
         found = backup.find_backup(folder, name)
         restored = backup.restore_backup(

@@ -18,6 +18,7 @@ import os
 import shutil
 import subprocess
 import tarfile
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,6 +32,7 @@ NAME_FORMAT = "%Y%m%dT%H%M%S.%fZ"  # microseconds: two backups in one second kee
 DUMP_SUFFIX = ".dump"
 EXPORTS_SUFFIX = ".exports.tar.gz"
 PARTIAL_SUFFIX = ".partial"
+PARTIAL_MAX_AGE_SECONDS = 24 * 3600
 
 
 class BackupError(RuntimeError):
@@ -125,6 +127,8 @@ def create_backup(
                     archive.add(entry, arcname=entry.name)
         exports_partial.rename(backup.exports)
         dump_partial.rename(backup.dump)  # last: a .dump means the backup is whole
+    except OSError as exc:  # a full disk, a folder not writable
+        raise BackupError(f"writing the backup into {folder} failed: {exc}") from exc
     finally:
         dump_partial.unlink(missing_ok=True)
         exports_partial.unlink(missing_ok=True)
@@ -139,6 +143,11 @@ def prune_backups(folder: str | Path, *, keep: int) -> list[Backup]:
     for backup in removed:
         backup.dump.unlink(missing_ok=True)  # first: what is left is no longer listed
         backup.exports.unlink(missing_ok=True)
+    # what a killed backup left (a backup in progress is younger than this)
+    cutoff = time.time() - PARTIAL_MAX_AGE_SECONDS
+    for leftover in Path(folder).glob(f"*{PARTIAL_SUFFIX}"):
+        if leftover.stat().st_mtime < cutoff:
+            leftover.unlink(missing_ok=True)
     return removed
 
 
@@ -172,7 +181,12 @@ def restore_backup(backup: Backup, *, database_url: str, export_dir: str | Path)
             ],
             env,
         )
-        files = _extract(backup.exports, Path(export_dir))
+        try:
+            files = _extract(backup.exports, Path(export_dir))
+        except (OSError, tarfile.TarError) as exc:
+            raise BackupError(
+                f"the database is restored, but not the export files into {export_dir}: {exc}"
+            ) from exc
         with engine.connect() as conn:
             return {
                 "database": url.database,
