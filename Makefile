@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app wsgi
 
-.PHONY: run test test-fast stack lint format clean screenshots bench bench-quick
+.PHONY: run test test-fast services stack lint format clean screenshots bench bench-quick
 
 # Where `make run` and `make stack` serve the app: `make run PORT=8000 HOST=0.0.0.0`. Plain
 # assignments, so only the command line overrides them (csh sets HOST to the machine's name).
@@ -50,6 +50,12 @@ stack: $(VENV)/.installed
 	$(STACK_ENV) $(FLASK) demo load
 	@echo "web http://$(HOST):$(PORT) (Socket.IO on $(SOCKET_PORT))  flower http://127.0.0.1:5555 ($${FLOWER_BASIC_AUTH:-$(STACK_FLOWER_AUTH)})"
 	$(STACK_ENV) HOST=$(HOST) $(BIN)/honcho start -f Procfile -p $(PORT)
+
+# What `make test` needs on this machine (Debian or Ubuntu, as root or with sudo): PostgreSQL,
+# Redis and RabbitMQ installed, started and waited for, and docker-compose, Chromium, nginx and
+# wrk installed (.ci/services, which CI runs too). What is there already is left alone.
+services:
+	.ci/services
 
 # The whole suite in two passes: the in-process tests on TEST_WORKERS pytest-xdist workers
 # (each with a database and Redis dbs of its own, tests/conftest.py), then the `slow` ones
