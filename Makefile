@@ -31,8 +31,10 @@ STACK_ENV = PATH="$(abspath $(BIN)):$$PATH" \
 UV_VERSION = 0.13.8
 TOOLS := .tools
 UV    := $(TOOLS)/bin/uv
-# uv makes .venv from this machine's python3 and never downloads a Python of its own
+# uv makes .venv from this machine's python3 and never downloads a Python of its own; it
+# trusts the system's certificates, as pip does (a proxy's own CA included)
 export UV_PYTHON_DOWNLOADS = never
+export UV_SYSTEM_CERTS = 1
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
