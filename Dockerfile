@@ -10,7 +10,7 @@ RUN pip install --no-cache-dir uv==0.13.8
 WORKDIR /src
 # The dependency layer: only the lock and pyproject.toml, so a code change does not rebuild it
 COPY pyproject.toml uv.lock ./
-RUN uv sync --frozen --no-install-project
+RUN uv sync --locked --no-install-project
 COPY README.md wsgi.py celery_config.py ./
 COPY oms ./oms
 COPY workers ./workers
@@ -18,7 +18,7 @@ COPY workflows ./workflows
 COPY templates ./templates
 COPY migrations ./migrations
 # The project itself, built as the wheel (templates and migrations inside it), not editable
-RUN uv sync --frozen --no-editable
+RUN uv sync --locked --no-editable
 
 # --- runtime: the venv and the gunicorn settings; no source, no build tools, no root --------
 FROM ${PYTHON_IMAGE}

@@ -41,13 +41,14 @@ $(UV):
 	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
 
 # Synced again on a change of pyproject.toml or uv.lock; the dev stamp implies the runtime one.
-# --frozen: exactly the lock; it fails when the lock no longer matches pyproject.toml.
+# --locked: exactly the lock, and an error (not an older set) when it no longer matches
+# pyproject.toml: run `make lock`.
 $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --python $(PYTHON)
+	$(UV) sync --locked --python $(PYTHON)
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --python $(PYTHON) --extra dev
+	$(UV) sync --locked --python $(PYTHON) --extra dev
 	touch $@ $(VENV)/.installed
 
 # Resolve pyproject.toml's dependencies into uv.lock again (commit both).

@@ -146,7 +146,7 @@ def test_the_makefile_installs_exactly_the_lock():
     """CI (.ci/run) installs through these two targets, as a developer does."""
     for target, extra in ((".venv/.installed", ""), (".venv/.installed-dev", "--extra dev")):
         commands = _run(["make", "-n", "-B", target], cwd=ROOT).stdout
-        assert re.search(rf"uv sync --frozen .*{extra}", commands), commands
+        assert re.search(rf"uv sync --locked .*{extra}", commands), commands
         assert "pip install" not in commands.replace("pip install --quiet uv==", ""), commands
 
 
@@ -193,11 +193,11 @@ def test_the_image_is_multi_stage_pinned_non_root_and_checks_its_health():
     build, runtime = _stages(dockerfile)
     assert build[0] == "FROM ${PYTHON_IMAGE} AS build" and runtime[0] == "FROM ${PYTHON_IMAGE}"
     # the dependency layer: the lock alone, installed before any code is copied
-    deps = build.index("RUN uv sync --frozen --no-install-project")
+    deps = build.index("RUN uv sync --locked --no-install-project")
     assert build[deps - 1] == "COPY pyproject.toml uv.lock ./"
     first_code = min(i for i, line in enumerate(build) if line.startswith("COPY oms"))
     assert deps < first_code
-    assert "RUN uv sync --frozen --no-editable" in build[first_code:]
+    assert "RUN uv sync --locked --no-editable" in build[first_code:]
     assert "pip install --no-cache-dir uv==0.13.8" in " ".join(build)
     assert re.search(r"^UV_VERSION = 0\.13\.8$", (ROOT / "Makefile").read_text(), re.M), (
         "the image and the Makefile use the same uv"
