@@ -4,26 +4,27 @@ them, and the rules of README's Deploying are read from them)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
 import tomllib
 import urllib.request
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 import yaml
 from sqlalchemy.engine import make_url
 
-from tests.conftest import TEST_DATABASE_URL
+from tests.conftest import TEST_BROKER_URL, TEST_DATABASE_URL, TEST_REDIS_URL
 from tests.integration.conftest import http
 from tests.processes import BIN, ROOT, Process, free_port, ready, wait_for
 
 # the uv the Makefile installs (`make .venv/.installed-dev` gets it first)
 UV = ROOT / ".tools" / "bin" / "uv"
 CLEAN_PATH = "/usr/local/bin:/usr/bin:/bin"
-WHEEL_DATABASE = "oms_test_wheel"
 
 
 def _run(args: list, **kwargs) -> subprocess.CompletedProcess:
@@ -39,14 +40,16 @@ def _uv() -> str:
     return str(UV)
 
 
-def _fresh_database() -> str:
+def _fresh_database(name: str) -> str:
+    """A new, empty database of the test's own beside the suite's."""
     url = make_url(TEST_DATABASE_URL)
+    name = f"{url.database}_{name}"
     admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {WHEEL_DATABASE} WITH (FORCE)"))
-        conn.execute(sa.text(f"CREATE DATABASE {WHEEL_DATABASE}"))
+        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        conn.execute(sa.text(f"CREATE DATABASE {name}"))
     admin.dispose()
-    return url.set(database=WHEEL_DATABASE).render_as_string(hide_password=False)
+    return url.set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.mark.slow
@@ -79,7 +82,7 @@ def test_the_wheel_installed_alone_migrates_and_serves_pages_static_files_and_th
         "OMS_JWT_SECRET_KEY": "j" * 40,
         "OMS_METRICS_TOKEN": "m" * 40,
         "OMS_PUBLIC_URL": "http://127.0.0.1",
-        "OMS_DATABASE_URL": _fresh_database(),
+        "OMS_DATABASE_URL": _fresh_database("wheel"),
         "OMS_MAIL_DIR": str(place / "mail"),
         "OMS_EXPORT_DIR": str(place / "exports"),
         "OMS_BCRYPT_ROUNDS": "4",
@@ -208,6 +211,131 @@ def test_the_image_is_multi_stage_pinned_non_root_and_checks_its_health():
     users = [line for line in runtime if line.startswith("USER ")]
     assert users and users[-1] not in ("USER root", "USER 0", "USER 0:0"), users
     assert any(line.startswith("HEALTHCHECK ") and "/readyz" in line for line in runtime)
+
+
+def _copy(source: Path, target: Path, dest: str) -> None:
+    """Docker's COPY of one source: a folder's contents into the target, a file into it."""
+    if source.is_dir():
+        shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    else:
+        target = target / source.name if dest.endswith("/") else target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(source, target)
+
+
+def _env_pairs(rest: str) -> list[tuple[str, str]]:
+    return [tuple(pair.split("=", 1)) for pair in rest.split()]  # type: ignore[misc]
+
+
+def _build_stage(build: list[str], image: Path, env: dict) -> list[set[str]]:
+    """Run the build stage's steps under ``image``; the names in site-packages after each RUN."""
+    workdir = image
+    layers = []
+    for line in build[1:]:
+        op, _, rest = line.partition(" ")
+        if op == "ENV":
+            for name, value in _env_pairs(rest):
+                if name != "UV_NO_CACHE":  # uv's cache stands in for a clean download
+                    env[name] = str(image / value.lstrip("/")) if value.startswith("/") else value
+        elif op == "WORKDIR":
+            workdir = image / rest.lstrip("/")
+            workdir.mkdir(parents=True, exist_ok=True)
+        elif op == "COPY":
+            *sources, dest = rest.split()
+            for source in sources:
+                _copy(ROOT / source, workdir / dest, dest)
+        elif op == "RUN" and rest.startswith("uv "):
+            _run([_uv(), *rest.split()[1:]], cwd=workdir, env=env)
+            site = next((image / "opt/oms").glob("lib/python*/site-packages"))
+            layers.append({p.name for p in site.iterdir()})
+        else:
+            assert line == "RUN pip install --no-cache-dir uv==0.13.8", line
+    return layers
+
+
+def _runtime_stage(runtime: list[str], image: Path, env: dict) -> tuple[Path, list, list]:
+    """Lay out the runtime stage's folder under ``image``: its WORKDIR, CMD and HEALTHCHECK."""
+    app, command, health = image, [], []
+    for line in runtime[1:]:
+        op, _, rest = line.partition(" ")
+        if op == "ENV":
+            for name, value in _env_pairs(rest):
+                value = value.replace("/opt/oms", str(image / "opt/oms"))
+                env[name] = value.replace("$PATH", CLEAN_PATH)
+        elif op == "WORKDIR":
+            app = image / rest.lstrip("/")
+            app.mkdir(parents=True)
+        elif op == "COPY" and not rest.startswith("--from"):
+            source, dest = rest.split()
+            _copy(ROOT / source, app / dest, dest)
+        elif op == "CMD":
+            command = json.loads(rest)
+        elif op == "HEALTHCHECK":
+            health = json.loads(rest.split(" CMD ", 1)[1])
+    return app, command, health
+
+
+@pytest.mark.slow
+def test_the_dockerfile_builds_and_serves_when_its_steps_run_here(tmp_path):
+    """No container engine runs here: the Dockerfile's own instructions run in folders standing
+    for the image's (/src, /opt/oms, /app). The dependency layer holds no project code; the
+    runtime folder holds only deploy/, and compose's migrate command, the image's CMD and its
+    HEALTHCHECK work from it."""
+    build, runtime = _stages((ROOT / "Dockerfile").read_text())
+    image = tmp_path / "image"
+    build_env = {
+        "PATH": CLEAN_PATH,
+        "HOME": str(tmp_path),
+        "UV_PYTHON": str(BIN / "python"),
+        "UV_SYSTEM_CERTS": "1",
+    }
+    dependencies, project = _build_stage(build, image, build_env)
+    assert "flask" in dependencies and "oms" not in dependencies
+    assert {"oms", "workers", "workflows", "wsgi.py"} <= project
+    site = next((image / "opt/oms").glob("lib/python*/site-packages"))
+    assert (site / "oms/templates").is_dir() and (site / "oms/migrations/versions").is_dir()
+
+    env = {
+        "HOME": str(tmp_path),
+        "LANG": "C.UTF-8",
+        "OMS_ENV": "production",
+        "OMS_SECRET_KEY": "s" * 40,
+        "OMS_JWT_SECRET_KEY": "j" * 40,
+        "OMS_METRICS_TOKEN": "m" * 40,
+        "OMS_PUBLIC_URL": "http://127.0.0.1",
+        "OMS_DATABASE_URL": _fresh_database("image"),
+        "OMS_MAIL_DIR": str(tmp_path / "mail"),
+        "OMS_EXPORT_DIR": str(tmp_path / "exports"),
+        "OMS_WEB_WORKERS": "1",
+        "OMS_WEB_THREADS": "4",
+        # the API process only emits Socket.IO events, through Redis
+        "OMS_REDIS_URL": TEST_REDIS_URL,
+        "OMS_BROKER_URL": TEST_BROKER_URL,
+    }
+    app, command, health = _runtime_stage(runtime, image, env)
+    assert sorted(p.name for p in app.iterdir()) == ["deploy"]
+    migrate = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["migrate"]
+    _run(migrate["command"], cwd=app, env=env)
+    port = free_port()
+    assert "0.0.0.0:5000" in command and health
+    server = Process(
+        [a.replace("0.0.0.0:5000", f"127.0.0.1:{port}") for a in command],
+        env,
+        tmp_path / "image.log",
+        cwd=app,
+    )
+    try:
+        health = [a.replace("127.0.0.1:5000", f"127.0.0.1:{port}") for a in health]
+
+        def healthy() -> bool:
+            check = subprocess.run(health, cwd=app, env=env, capture_output=True)
+            return check.returncode == 0 or server.popen.poll() is not None
+
+        assert wait_for(healthy, 60) and server.popen.poll() is None, server.log()[-3000:]
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=10) as page:
+            assert page.status == 200
+    finally:
+        server.stop()
 
 
 def test_the_build_context_leaves_out_secrets_and_local_state():
