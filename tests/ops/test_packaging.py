@@ -424,12 +424,18 @@ def test_compose_takes_its_settings_from_the_env_file(tmp_path):
     assert services["postgres"]["environment"]["POSTGRES_PASSWORD"] == FILLED["POSTGRES_PASSWORD"]
 
 
-def test_compose_names_a_missing_password_instead_of_using_one_of_its_own(tmp_path):
+@pytest.mark.parametrize(
+    "name", ["POSTGRES_PASSWORD", "OMS_SECRET_KEY", "OMS_METRICS_TOKEN", "OMS_PUBLIC_URL"]
+)
+def test_compose_names_a_missing_required_setting(tmp_path, name):
     example = _filled_example()
     code, _, err = _compose_config(
-        tmp_path, re.sub(r"^POSTGRES_PASSWORD=.*$", "POSTGRES_PASSWORD=", example, flags=re.M)
+        tmp_path, re.sub(rf"^{name}=.*$", f"{name}=", example, flags=re.M)
     )
-    assert code != 0 and "POSTGRES_PASSWORD" in err, err
+    assert code != 0 and name in err, err
+
+
+def test_compose_writes_no_password_of_its_own():
     # no password is written in the file itself
     compose = (ROOT / "docker-compose.yml").read_text()
     assert re.search(r"POSTGRES_PASSWORD: \$\{POSTGRES_PASSWORD:\?", compose)
