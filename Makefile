@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app wsgi
 
-.PHONY: run test test-fast services stack lint format clean screenshots bench bench-quick
+.PHONY: run test test-fast services stack lint format clean screenshots bench bench-quick lock
 
 # Where `make run` and `make stack` serve the app: `make run PORT=8000 HOST=0.0.0.0`. Plain
 # assignments, so only the command line overrides them (csh sets HOST to the machine's name).
@@ -26,18 +26,34 @@ STACK_ENV = PATH="$(abspath $(BIN)):$$PATH" \
             OMS_SOCKET_URL=$${OMS_SOCKET_URL:-http://$(HOST):$(SOCKET_PORT)} \
             OMS_SOCKET_ALLOWED_ORIGINS=$${OMS_SOCKET_ALLOWED_ORIGINS:-http://$(HOST):$(PORT)}
 
-$(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+# The dependencies come from uv.lock (`make lock` after a change of pyproject.toml), installed
+# by a pinned uv that the Makefile gets itself: a fresh machine needs only python3.
+UV_VERSION = 0.13.8
+TOOLS := .tools
+UV    := $(TOOLS)/bin/uv
+# uv makes .venv from this machine's python3 and never downloads a Python of its own; it
+# trusts the system's certificates, as pip does (a proxy's own CA included)
+export UV_PYTHON_DOWNLOADS = never
+export UV_SYSTEM_CERTS = 1
 
-# Installed once per change of pyproject.toml; the dev stamp implies the runtime one.
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
+
+# Synced again on a change of pyproject.toml or uv.lock; the dev stamp implies the runtime one.
+# --locked: exactly the lock, and an error (not an older set) when it no longer matches
+# pyproject.toml: run `make lock`.
+$(VENV)/.installed: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked --python $(PYTHON)
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev]'
+$(VENV)/.installed-dev: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked --python $(PYTHON) --extra dev
 	touch $@ $(VENV)/.installed
+
+# Resolve pyproject.toml's dependencies into uv.lock again (commit both).
+lock: | $(UV)
+	$(UV) lock --python $(PYTHON)
 
 run: $(VENV)/.installed
 	$(FLASK) db upgrade
@@ -48,7 +64,7 @@ stack: $(VENV)/.installed
 	$(STACK_ENV) $(FLASK) database create
 	$(STACK_ENV) $(FLASK) db upgrade
 	$(STACK_ENV) $(FLASK) demo load
-	@echo "web http://$(HOST):$(PORT) (Socket.IO on $(SOCKET_PORT))  flower http://127.0.0.1:5555 ($${FLOWER_BASIC_AUTH:-$(STACK_FLOWER_AUTH)})"
+	@echo "web http://$(HOST):$(PORT) (Socket.IO on $(SOCKET_PORT))  flower http://127.0.0.1:$${FLOWER_PORT:-5555} ($${FLOWER_BASIC_AUTH:-$(STACK_FLOWER_AUTH)})"
 	$(STACK_ENV) HOST=$(HOST) $(BIN)/honcho start -f Procfile -p $(PORT)
 
 # What `make test` needs on this machine (Debian or Ubuntu, as root or with sudo): PostgreSQL,
@@ -98,4 +114,4 @@ format: $(VENV)/.installed-dev
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) instance .pytest_cache .ruff_cache

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Flask
 
 from oms.config import instance_dir, load_config
@@ -12,7 +14,7 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(
         __name__,
         instance_path=str(instance_dir()),
-        template_folder="../templates",
+        template_folder=bundled("templates"),
         static_folder="static",
     )
     app.config.update(load_config(config))
@@ -26,6 +28,14 @@ def create_app(config: dict | None = None) -> Flask:
     register_webhooks(app)
     register_commands(app)
     return app
+
+
+def bundled(folder: str) -> str:
+    """Where the top-level ``templates`` or ``migrations`` folder is: inside the package when
+    installed from the wheel (pyproject maps them there), beside it in a source checkout."""
+    package = Path(__file__).parent
+    inside = package / folder
+    return str(inside if inside.is_dir() else package.parent / folder)
 
 
 def configure_proxy(app: Flask) -> None:
@@ -56,7 +66,7 @@ def register_extensions(app: Flask) -> None:
     from oms.extensions import api, celery_init_app, db, jwt, limiter, migrate, socketio
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"), render_as_batch=True)
+    migrate.init_app(app, db, directory=bundled("migrations"), render_as_batch=True)
     jwt.init_app(app)
     tokens.register_jwt_callbacks(jwt)
     limiter.init_app(app)

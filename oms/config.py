@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import cast, overload
 
+from flask.sansio.scaffold import find_package
 from limits import parse_many
 
 import celery_config
@@ -22,9 +23,16 @@ from oms import iso_codes
 
 
 def instance_dir() -> Path:
-    """Where development secrets and the embedded SQLite database live (``OMS_INSTANCE_DIR``)."""
-    default = Path(__file__).resolve().parent.parent / "instance"
-    return Path(os.environ.get("OMS_INSTANCE_DIR") or default)
+    """Where development secrets and the embedded SQLite database live (``OMS_INSTANCE_DIR``);
+    by default where Flask puts an instance folder: ``instance/`` of a source checkout, and
+    ``<venv>/var/oms-instance`` for the installed wheel (never inside site-packages)."""
+    configured = os.environ.get("OMS_INSTANCE_DIR")
+    if configured:
+        return Path(configured)
+    prefix, package_path = find_package("oms")
+    if prefix is None:
+        return Path(package_path) / "instance"
+    return Path(prefix) / "var" / "oms-instance"
 
 
 class ConfigurationError(RuntimeError):

@@ -53,13 +53,13 @@ def stack_env(*, database_url: str, redis_url: str, broker_url: str, **extra: st
 class Process:
     """A child process in its own process group, with its output in a log file."""
 
-    def __init__(self, args: list[str], env: dict, log_path: Path):
+    def __init__(self, args: list, env: dict, log_path: Path, *, cwd: Path = ROOT):
         self.log_path = log_path
         self._log = open(log_path, "wb")  # noqa: SIM115 (closed in stop)
         self.popen = subprocess.Popen(
-            args,
+            [str(arg) for arg in args],
             env=env,
-            cwd=ROOT,
+            cwd=cwd,
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -1,12 +1,17 @@
 """Compose's one address (deploy/nginx.conf, the `proxy` service) with Debian's nginx in front
-of the Procfile's API and socket processes: pages and API through it, and the live connection
-through its /socket.io/ route (WebSocket upgrade) to the socket process."""
+of the Procfile's API and socket processes and compose's Flower: pages and API through it, the
+live connection through its /socket.io/ route (WebSocket upgrade) to the socket process, and
+Flower under /flower/ behind its login."""
 
 from __future__ import annotations
 
+import base64
 import subprocess
+import urllib.error
+import urllib.request
 
 import pytest
+import yaml
 
 from oms.auth.enums import UserRole
 from tests import needs
@@ -15,6 +20,7 @@ from tests.factories import ADDRESS, make_product, make_user
 from tests.integration.conftest import http
 from tests.integration.test_realtime import Listener, _login
 from tests.processes import (
+    BIN,
     ROOT,
     Process,
     free_port,
@@ -32,12 +38,13 @@ def _nginx() -> str:
     return found
 
 
-def start_proxy(tmp_path, api_port: int, socket_port: int, port: int) -> Process:
+def start_proxy(tmp_path, api_port: int, socket_port: int, port: int, flower_port: int) -> Process:
     """deploy/nginx.conf as compose runs it, its upstreams and port moved onto loopback."""
     site = (ROOT / "deploy" / "nginx.conf").read_text()
     for compose_name, local in (
         ("server web:5000;", f"server 127.0.0.1:{api_port};"),
         ("server socket:5001;", f"server 127.0.0.1:{socket_port};"),
+        ("server flower:5555;", f"server 127.0.0.1:{flower_port};"),
         ("listen 8080;", f"listen 127.0.0.1:{port};"),
     ):
         assert compose_name in site, compose_name
@@ -80,6 +87,28 @@ def _status(url: str) -> int | None:
         return None
 
 
+def start_flower(env: dict, log_path, port: int) -> Process:
+    """Compose's flower command line, on a loopback port."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    command = compose["services"]["flower"]["command"]
+    assert command[0] == "celery" and "--port=5555" in command, command
+    args = [str(BIN / "celery"), *command[1:], "--address=127.0.0.1"]
+    return Process([f"--port={port}" if a == "--port=5555" else a for a in args], env, log_path)
+
+
+def _page(url: str, auth: str | None = None) -> tuple[int, str]:
+    request = urllib.request.Request(url)
+    if auth:
+        request.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, ""
+    except OSError:
+        return 0, ""
+
+
 @pytest.mark.needs("nginx")
 def test_one_address_routes_the_api_and_socketio(app_ctx, worker, tmp_path):
     env = stack_env(
@@ -89,14 +118,17 @@ def test_one_address_routes_the_api_and_socketio(app_ctx, worker, tmp_path):
         OMS_WEB_WORKERS="2",
         OMS_PROXY_HOPS="1",
     )
-    api_port, socket_port, port = free_port(), free_port(), free_port()
+    api_port, socket_port, port, flower_port = free_port(), free_port(), free_port(), free_port()
     processes = [
         start_procfile("web", env, tmp_path / "web.log", api_port),
         start_procfile("socket", env, tmp_path / "socket.log", socket_port),
+        start_flower(
+            {**env, "FLOWER_BASIC_AUTH": "ops:flower-pass"}, tmp_path / "flower.log", flower_port
+        ),
     ]
     listener = None
     try:
-        processes.append(start_proxy(tmp_path, api_port, socket_port, port))
+        processes.append(start_proxy(tmp_path, api_port, socket_port, port, flower_port))
         base = f"http://127.0.0.1:{port}"
         customer = make_user(UserRole.CUSTOMER)
         token = _login(base, customer)
@@ -112,6 +144,17 @@ def test_one_address_routes_the_api_and_socketio(app_ctx, worker, tmp_path):
             lambda: listener.of("order.status_changed", order_id=order["id"], new_status="placed"),
             30,
         ), listener.events
+
+        # Flower: only through the proxy, under /flower/, behind its login
+        assert wait_for(lambda: _page(f"{base}/flower/", "ops:flower-pass")[0] == 200, 60), (
+            processes[2].log()[-3000:]
+        )
+        status, page = _page(f"{base}/flower/", "ops:flower-pass")
+        assert "/flower/static/" in page  # its links stay under the prefix
+        assert _page(f"{base}/flower/")[0] == 401
+        assert _page(f"{base}/flower/", "ops:wrong")[0] == 401
+        # compose's health check of the flower service
+        assert _page(f"http://127.0.0.1:{flower_port}/flower/healthcheck")[0] == 200
     finally:
         if listener is not None:
             listener.close()

@@ -43,7 +43,7 @@ def test_metrics_answer_only_with_the_token(app, client, monkeypatch):
 
 def test_compose_requires_the_metrics_token():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-    env = compose["x-oms-env"]
+    env = compose["x-app"]["environment"]
     assert env["OMS_ENV"] == "production"
     assert env["OMS_METRICS_TOKEN"].startswith("${OMS_METRICS_TOKEN:?")
     for service in ("web", "worker", "beat"):
