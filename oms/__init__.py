@@ -18,6 +18,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(load_config(config))
     configure_proxy(app)
     configure_logger(app)
+    warn_about_transport(app)
     register_extensions(app)
     register_request_hooks(app)
     register_errorhandlers(app)
@@ -47,6 +48,18 @@ def configure_logger(app: Flask) -> None:
     from oms.logging import configure_logging
 
     configure_logging(app.config["OMS_LOG_LEVEL"])
+
+
+def warn_about_transport(app: Flask) -> None:
+    """Say at start when production's public address is plain HTTP for a host browsers do not
+    trust over HTTP: nobody could log in there (the login cookies are ``Secure``)."""
+    import logging
+
+    from oms.config import plain_http_public_url
+
+    warning = plain_http_public_url(app.config)
+    if warning:
+        logging.getLogger("oms.config").warning(warning)
 
 
 def register_extensions(app: Flask) -> None:
