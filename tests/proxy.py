@@ -1,0 +1,170 @@
+"""Compose's proxy as shipped (deploy/nginx.conf, deploy/proxy-entrypoint.sh) run by Debian's
+nginx in front of test processes: the certificate is made by the entrypoint script as at
+compose's first start (self-signed, for the test's host name), and only what compose decides
+differently is moved onto loopback (upstreams, ports, file locations).
+
+Where nginx is missing the proxy tests skip loudly, or fail when ``OMS_REQUIRE_NGINX=1``
+(.ci/run installs nginx and sets it, so a missing proxy can never pass as green)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import shutil
+import ssl
+import subprocess
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.processes import ROOT, Process, free_port, wait_for
+
+NGINX_CONF = ROOT / "deploy" / "nginx.conf"
+ENTRYPOINT = ROOT / "deploy" / "proxy-entrypoint.sh"
+# Each answer's total time and the time nginx spent receiving it from the app, so a test can
+# tell whether the app was done long before the client was (buffering).
+ACCESS_LOG_FORMAT = "$request_uri $status $request_time $upstream_response_time"
+
+
+def nginx() -> str | None:
+    """Debian's nginx, or None."""
+    return shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
+
+
+def require_nginx() -> str:
+    """nginx's path; skips (loudly) without it, or fails when ``OMS_REQUIRE_NGINX=1``."""
+    found = nginx()
+    if found and shutil.which("openssl"):
+        return found
+    message = (
+        "PROXY TESTS NOT RUN: nginx or openssl is not installed (`apt-get install -y nginx "
+        "openssl`; .ci/run installs them)."
+    )
+    if os.environ.get("OMS_REQUIRE_NGINX") == "1":
+        pytest.fail(message + " OMS_REQUIRE_NGINX=1 makes this a failure.", pytrace=False)
+    pytest.skip(message + " Set OMS_REQUIRE_NGINX=1 to make this a failure.")
+
+
+@dataclass
+class Proxy:
+    """A running proxy: plain HTTP on ``http_port`` (redirects), HTTPS on ``https_port``."""
+
+    process: Process
+    http_port: int
+    https_port: int
+    certificate: Path
+    folder: Path
+    entrypoint_log: str
+
+    def url(self, host: str = "127.0.0.1") -> str:
+        return f"https://{host}:{self.https_port}"
+
+    def tls_context(self) -> ssl.SSLContext:
+        """A client context that trusts this proxy's certificate (and nothing else)."""
+        return ssl.create_default_context(cafile=str(self.certificate))
+
+    def spki_hash(self) -> str:
+        """The certificate's public key hash, for Chromium's
+        ``--ignore-certificate-errors-spki-list`` (which trusts exactly this key)."""
+        der = subprocess.run(
+            ["openssl", "x509", "-in", str(self.certificate), "-noout", "-pubkey"],
+            capture_output=True,
+            check=True,
+        ).stdout
+        public = subprocess.run(
+            ["openssl", "pkey", "-pubin", "-outform", "der"],
+            input=der,
+            capture_output=True,
+            check=True,
+        ).stdout
+        return base64.b64encode(hashlib.sha256(public).digest()).decode()
+
+    def access_log(self) -> list[list[str]]:
+        """The access log's lines, split into the fields of ``ACCESS_LOG_FORMAT``."""
+        path = self.folder / "access.log"
+        return [line.split() for line in path.read_text().splitlines()] if path.exists() else []
+
+    def stop(self) -> None:
+        self.process.stop()
+
+
+def _site(folder: Path, tls: Path, api_port: int, socket_port: int, ports: tuple[int, int]) -> str:
+    """deploy/nginx.conf with compose's names, ports and paths moved onto loopback."""
+    http_port, https_port = ports
+    site = NGINX_CONF.read_text()
+    for shipped, local in (
+        ("server web:5000;", f"server 127.0.0.1:{api_port};"),
+        ("server socket:5001;", f"server 127.0.0.1:{socket_port};"),
+        ("listen 8080;", f"listen 127.0.0.1:{http_port};"),
+        ("listen 8443 ssl;", f"listen 127.0.0.1:{https_port} ssl;"),
+        ("/etc/nginx/tls/", f"{tls}/"),
+        ("root /var/www/acme;", f"root {folder / 'acme'};"),
+        # compose publishes HTTPS on 443; here it is another port
+        ("https://$host$request_uri", f"https://$host:{https_port}$request_uri"),
+    ):
+        assert shipped in site, shipped
+        site = site.replace(shipped, local)
+    return site
+
+
+def start_proxy(folder: Path, api_port: int, socket_port: int, hostname: str = "oms.test") -> Proxy:
+    """The shipped proxy in front of the API on ``api_port`` and Socket.IO on ``socket_port``,
+    with the self-signed certificate its entrypoint makes for ``hostname`` (and 127.0.0.1)."""
+    binary = require_nginx()
+    tls = folder / "tls"
+    made = subprocess.run(
+        ["sh", str(ENTRYPOINT), "true"],
+        env={
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "OMS_TLS_DIR": str(tls),
+            "OMS_TLS_HOSTNAME": hostname,
+        },
+        capture_output=True,
+        text=True,
+    )
+    assert made.returncode == 0, made.stderr
+    ports = (free_port(), free_port())
+    (folder / "acme").mkdir(exist_ok=True)
+    (folder / "site.conf").write_text(_site(folder, tls, api_port, socket_port, ports))
+    # as root, nginx's workers would run as nobody, who may not enter pytest's folders
+    user = "user root;\n" if os.geteuid() == 0 else ""
+    (folder / "nginx.conf").write_text(
+        user + f"pid {folder}/nginx.pid;\n"
+        f"error_log {folder}/error.log;\n"
+        "events {}\n"
+        "http {\n"
+        f"  log_format timing '{ACCESS_LOG_FORMAT}';\n"
+        f"  access_log {folder}/access.log timing;\n"
+        f"  client_body_temp_path {folder}/body;\n"
+        f"  proxy_temp_path {folder}/proxy;\n"
+        "  include /etc/nginx/mime.types;\n"
+        f"  include {folder}/site.conf;\n"
+        "}\n"
+    )
+    check = subprocess.run(
+        [binary, "-t", "-p", str(folder), "-c", str(folder / "nginx.conf")],
+        capture_output=True,
+        text=True,
+    )
+    assert check.returncode == 0, check.stderr
+    process = Process(
+        [binary, "-p", str(folder), "-c", str(folder / "nginx.conf"), "-g", "daemon off;"],
+        {},
+        folder / "nginx.log",
+    )
+    proxy = Proxy(process, *ports, tls / "cert.pem", folder, made.stderr)
+    context = proxy.tls_context()
+
+    def up() -> bool:
+        try:
+            with urllib.request.urlopen(f"{proxy.url()}/healthz", timeout=2, context=context):
+                return True
+        except OSError:
+            return process.popen.poll() is not None
+
+    assert wait_for(up, 30), process.log()
+    assert process.popen.poll() is None, process.log()
+    return proxy
