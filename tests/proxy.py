@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 import shutil
 import ssl
 import subprocess
 import urllib.request
 from dataclasses import dataclass
+from http.client import HTTPSConnection
 from pathlib import Path
 
 import pytest
@@ -58,6 +60,7 @@ class Proxy:
     certificate: Path
     folder: Path
     entrypoint_log: str
+    hostname: str
 
     def url(self, host: str = "127.0.0.1") -> str:
         return f"https://{host}:{self.https_port}"
@@ -81,6 +84,23 @@ class Proxy:
             check=True,
         ).stdout
         return base64.b64encode(hashlib.sha256(public).digest()).decode()
+
+    def request(
+        self, method: str, path: str, body: dict | None = None, token: str | None = None
+    ) -> tuple[int, dict]:
+        """One JSON request through the proxy over HTTPS, to the name it serves."""
+        connection = HTTPSConnection(
+            "127.0.0.1", self.https_port, context=self.tls_context(), timeout=30
+        )
+        headers = {"Host": f"{self.hostname}:{self.https_port}", "Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        data = json.dumps(body) if body is not None else None
+        connection.request(method, path, body=data, headers=headers)
+        answer = connection.getresponse()
+        return answer.status, json.loads(answer.read() or b"{}")
 
     def access_log(self) -> list[list[str]]:
         """The access log's lines, split into the fields of ``ACCESS_LOG_FORMAT``."""
@@ -110,9 +130,16 @@ def _site(folder: Path, tls: Path, api_port: int, socket_port: int, ports: tuple
     return site
 
 
-def start_proxy(folder: Path, api_port: int, socket_port: int, hostname: str = "oms.test") -> Proxy:
+def start_proxy(
+    folder: Path,
+    api_port: int,
+    socket_port: int,
+    hostname: str = "oms.test",
+    ports: tuple[int, int] | None = None,
+) -> Proxy:
     """The shipped proxy in front of the API on ``api_port`` and Socket.IO on ``socket_port``,
-    with the self-signed certificate its entrypoint makes for ``hostname`` (and 127.0.0.1)."""
+    on ``ports`` (plain HTTP, HTTPS; free ones by default), with the self-signed certificate
+    its entrypoint makes for ``hostname`` (and 127.0.0.1)."""
     binary = require_nginx()
     tls = folder / "tls"
     made = subprocess.run(
@@ -126,7 +153,7 @@ def start_proxy(folder: Path, api_port: int, socket_port: int, hostname: str = "
         text=True,
     )
     assert made.returncode == 0, made.stderr
-    ports = (free_port(), free_port())
+    ports = ports or (free_port(), free_port())
     (folder / "acme").mkdir(exist_ok=True)
     (folder / "site.conf").write_text(_site(folder, tls, api_port, socket_port, ports))
     # as root, nginx's workers would run as nobody, who may not enter pytest's folders
@@ -155,7 +182,7 @@ def start_proxy(folder: Path, api_port: int, socket_port: int, hostname: str = "
         {},
         folder / "nginx.log",
     )
-    proxy = Proxy(process, *ports, tls / "cert.pem", folder, made.stderr)
+    proxy = Proxy(process, *ports, tls / "cert.pem", folder, made.stderr, hostname)
     context = proxy.tls_context()
 
     def up() -> bool:

@@ -54,6 +54,8 @@ def require_chromium() -> None:
     pytest.skip(message + " Set OMS_REQUIRE_BROWSER=1 to make this a failure.")
 
 
-def launch(playwright):
-    """Headless Debian Chromium with the flags the tests need in a container."""
-    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+def launch(playwright, *args: str):
+    """Headless Debian Chromium with the flags the tests need in a container, and ``args``."""
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM, headless=True, args=[*CHROMIUM_ARGS, *args]
+    )

@@ -6,7 +6,6 @@ process; plain HTTP redirects; HSTS, compression and buffering as the proxy prom
 from __future__ import annotations
 
 import gzip
-import json
 import re
 import socket
 from http.client import HTTPConnection, HTTPResponse, HTTPSConnection
@@ -171,8 +170,8 @@ def test_a_slow_client_holds_no_app_thread(behind_proxy, app_ctx):
     line = b"ORD-1,placed,2026-01-01T00:00:00Z,Ada Lovelace,12.50\n"
     size = _unbufferable_size() // len(line) * len(line)
     (exports / f"{job.id}.csv").write_bytes(line * (size // len(line)))
-    status, tokens = http_https(
-        proxy, "/api/v1/auth/login", {"email": admin.email, "password": PASSWORD}
+    status, tokens = proxy.request(
+        "POST", "/api/v1/auth/login", {"email": admin.email, "password": PASSWORD}
     )
     assert status == 200, tokens
 
@@ -198,21 +197,6 @@ def test_a_slow_client_holds_no_app_thread(behind_proxy, app_ctx):
         client.close()
     assert received > size
     assert received > size
-
-
-def http_https(proxy, path: str, body: dict) -> tuple[int, dict]:
-    """A JSON POST through the proxy over HTTPS."""
-    connection = HTTPSConnection(
-        "127.0.0.1", proxy.https_port, context=proxy.tls_context(), timeout=30
-    )
-    connection.request(
-        "POST",
-        path,
-        body=json.dumps(body),
-        headers={"Content-Type": "application/json", "Host": f"oms.test:{proxy.https_port}"},
-    )
-    answer = connection.getresponse()
-    return answer.status, json.loads(answer.read() or b"{}")
 
 
 def test_the_streaming_export_asks_the_proxy_not_to_buffer_it(app_ctx, client, auth):
