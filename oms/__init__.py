@@ -13,7 +13,7 @@ def create_app(config: dict | None = None) -> Flask:
         __name__,
         instance_path=str(instance_dir()),
         template_folder="../templates",
-        static_folder="static",
+        static_folder=None,  # oms.assets serves oms/static under a versioned URL
     )
     app.config.update(load_config(config))
     configure_proxy(app)
@@ -79,6 +79,10 @@ def register_extensions(app: Flask) -> None:
 
     init_socketio(app, socketio)
     celery_init_app(app)
+    if app.config["OMS_COMPRESS"]:
+        from oms.extensions import compress
+
+        compress.init_app(app)
 
 
 def init_socketio(app: Flask, socketio) -> None:
@@ -153,10 +157,12 @@ def register_errorhandlers(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """The API, the pages and the metrics endpoint."""
     from oms.api import auth, customers, docs, health, orders, products, users
+    from oms.assets import register_static_files
     from oms.extensions import api
     from oms.metrics import register_metrics
     from oms.web import views
 
+    register_static_files(app)
     app.register_blueprint(health.blp)
     register_metrics(app)
     app.register_blueprint(docs.blp)

@@ -312,6 +312,12 @@ def load_config(overrides: dict | None = None) -> dict:
         "OMS_REDIS_NAMESPACE": _env("OMS_REDIS_NAMESPACE"),
         # Trusted reverse proxies in front of the app (X-Forwarded-For/-Proto/-Host); 0: none.
         "OMS_PROXY_HOPS": _env_int("OMS_PROXY_HOPS", 0),
+        # Compress answers here (gzip, brotli or zstd, as the client accepts): on where no
+        # proxy is in front to do it (compose's does), so the app's threads are spared there.
+        "OMS_COMPRESS": _env_bool("OMS_COMPRESS", _env_int("OMS_PROXY_HOPS", 0) == 0),
+        # a streamed export stays streamed (compressing it would read it all into memory)
+        "COMPRESS_STREAMS": False,
+        "COMPRESS_MIN_SIZE": 1024,
         "OMS_BCRYPT_ROUNDS": _env_int("OMS_BCRYPT_ROUNDS", 12),
         "OMS_LOG_LEVEL": _env("OMS_LOG_LEVEL", "INFO"),
         "OMS_LOW_STOCK_THRESHOLD": _env_int("OMS_LOW_STOCK_THRESHOLD", 5),
