@@ -66,19 +66,16 @@ def site(app, worker, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def by_name(site):
+def by_name(playwright, site):
     """Chromium resolving oms.test to loopback and accepting exactly the proxy's key."""
-    from playwright.sync_api import sync_playwright
-
     proxy, _ = site
-    with sync_playwright() as playwright:
-        chromium = launch(
-            playwright,
-            f"--host-resolver-rules=MAP {HOST} 127.0.0.1",
-            f"--ignore-certificate-errors-spki-list={proxy.spki_hash()}",
-        )
-        yield chromium
-        chromium.close()
+    chromium = launch(
+        playwright,
+        f"--host-resolver-rules=MAP {HOST} 127.0.0.1",
+        f"--ignore-certificate-errors-spki-list={proxy.spki_hash()}",
+    )
+    yield chromium
+    chromium.close()
 
 
 @pytest.fixture

@@ -130,6 +130,7 @@ def test_https_answers_carry_hsts_once_and_are_compressed(behind_proxy):
     asset = _get(proxy, script.group(1), {"Accept-Encoding": "gzip"})
     assert asset.status == 200
     assert asset.getheader("Content-Encoding") == "gzip"
+    assert "immutable" in asset.getheader("Cache-Control")
     assert gzip.decompress(asset.read())
     errors = _get(proxy, "/api/v1/auth/me", {"Accept-Encoding": "gzip"})
     assert errors.status == 401
