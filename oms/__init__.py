@@ -15,11 +15,12 @@ def create_app(config: dict | None = None) -> Flask:
         __name__,
         instance_path=str(instance_dir()),
         template_folder=bundled("templates"),
-        static_folder="static",
+        static_folder=None,  # oms.assets serves oms/static under a versioned URL
     )
     app.config.update(load_config(config))
     configure_proxy(app)
     configure_logger(app)
+    warn_about_transport(app)
     register_extensions(app)
     register_request_hooks(app)
     register_errorhandlers(app)
@@ -59,6 +60,18 @@ def configure_logger(app: Flask) -> None:
     configure_logging(app.config["OMS_LOG_LEVEL"])
 
 
+def warn_about_transport(app: Flask) -> None:
+    """Say at start when production's public address is plain HTTP for a host browsers do not
+    trust over HTTP: nobody could log in there (the login cookies are ``Secure``)."""
+    import logging
+
+    from oms.config import plain_http_public_url
+
+    warning = plain_http_public_url(app.config)
+    if warning:
+        logging.getLogger("oms.config").warning(warning)
+
+
 def register_extensions(app: Flask) -> None:
     """Bind the unbound extensions (database, JWT, limiter, Celery, Socket.IO) to ``app``."""
     from oms import models  # noqa: F401  (mappers must know every table)
@@ -76,6 +89,10 @@ def register_extensions(app: Flask) -> None:
 
     init_socketio(app, socketio)
     celery_init_app(app)
+    if app.config["OMS_COMPRESS"]:
+        from oms.extensions import compress
+
+        compress.init_app(app)
 
 
 def init_socketio(app: Flask, socketio) -> None:
@@ -150,10 +167,12 @@ def register_errorhandlers(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """The API, the pages and the metrics endpoint."""
     from oms.api import auth, customers, docs, health, orders, products, users
+    from oms.assets import register_static_files
     from oms.extensions import api
     from oms.metrics import register_metrics
     from oms.web import views
 
+    register_static_files(app)
     app.register_blueprint(health.blp)
     register_metrics(app)
     app.register_blueprint(docs.blp)

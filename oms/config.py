@@ -7,6 +7,7 @@ without its secrets, and says which one is missing.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -14,6 +15,7 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 from typing import cast, overload
+from urllib.parse import urlsplit
 
 from flask.sansio.scaffold import find_package
 from limits import parse_many
@@ -227,14 +229,44 @@ def redis_namespace(redis_url: str | None) -> str:
     otherwise hear each other."""
     if not redis_url:
         return "oms"
-    from urllib.parse import urlsplit
-
     parts = urlsplit(redis_url)
     if parts.scheme == "unix":
         db = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p).get("db", "0")
         return f"oms:{parts.path}:{db}"
     db = (parts.path or "/0").lstrip("/") or "0"
     return f"oms:{parts.hostname or 'localhost'}:{parts.port or 6379}:{db}"
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether ``host`` (a name or address, with or without ``:port``) is one browsers treat as
+    secure over plain HTTP (loopback addresses and ``localhost`` names): only there do they
+    keep ``Secure`` cookies from an ``http://`` page."""
+    try:
+        name = (urlsplit(f"//{host}").hostname or "").rstrip(".")
+    except ValueError:  # an unbalanced "[" in a Host header
+        return False
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def plain_http_public_url(config: dict) -> str | None:
+    """A warning when production's ``OMS_PUBLIC_URL`` is ``http://`` for a host other than
+    loopback: its browsers drop the ``Secure`` login cookies, and emails link there."""
+    url = config["OMS_PUBLIC_URL"]
+    parts = urlsplit(url)
+    if config["OMS_ENV"] != "production" or parts.scheme != "http":
+        return None
+    if is_loopback_host(parts.netloc):
+        return None
+    return (
+        f"OMS_PUBLIC_URL is {url}: plain HTTP for a host that is not loopback. Browsers drop "
+        "the Secure login cookies there, so nobody can log in: serve the site over HTTPS (the "
+        "compose proxy does; README, Deploying) and set OMS_PUBLIC_URL to its https:// address."
+    )
 
 
 SOCKETIO_MODES = ("embedded", "separate", "server")
@@ -288,6 +320,12 @@ def load_config(overrides: dict | None = None) -> dict:
         "OMS_REDIS_NAMESPACE": _env("OMS_REDIS_NAMESPACE"),
         # Trusted reverse proxies in front of the app (X-Forwarded-For/-Proto/-Host); 0: none.
         "OMS_PROXY_HOPS": _env_int("OMS_PROXY_HOPS", 0),
+        # Compress answers here (gzip, brotli or zstd, as the client accepts): on where no
+        # proxy is in front to do it (compose's does), so the app's threads are spared there.
+        "OMS_COMPRESS": _env_bool("OMS_COMPRESS", _env_int("OMS_PROXY_HOPS", 0) == 0),
+        # a streamed export stays streamed (compressing it would read it all into memory)
+        "COMPRESS_STREAMS": False,
+        "COMPRESS_MIN_SIZE": 1024,
         "OMS_BCRYPT_ROUNDS": _env_int("OMS_BCRYPT_ROUNDS", 12),
         "OMS_LOG_LEVEL": _env("OMS_LOG_LEVEL", "INFO"),
         "OMS_LOW_STOCK_THRESHOLD": _env_int("OMS_LOW_STOCK_THRESHOLD", 5),

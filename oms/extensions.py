@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from celery import Celery, Task
 from flask import Flask
+from flask_compress import Compress
 from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter
 from flask_migrate import Migrate
@@ -61,6 +62,8 @@ limiter = Limiter(
     fail_on_first_breach=False,
 )
 socketio = SocketIO()
+# bound only where OMS_COMPRESS is on (oms.create_app)
+compress = Compress()
 api = Api()
 
 

@@ -99,7 +99,7 @@ else:
 
 # Fixtures that start processes (a Celery worker, a web server) or a browser: a test using one
 # is slow, whether or not its module says so, so `make test-fast` (-m "not slow") never starts them.
-PROCESS_FIXTURES = frozenset({"worker", "web", "live_app", "browser"})
+PROCESS_FIXTURES = frozenset({"worker", "web", "live_app", "browser", "playwright"})
 
 
 @pytest.hookimpl(tryfirst=True)  # before -m deselects by mark
@@ -112,7 +112,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.slow)
         if item.nodeid.startswith("tests/generated/"):
             item.add_marker(pytest.mark.generated)
-        if "browser" in fixtures:
+        if {"browser", "playwright"}.intersection(fixtures):
             item.add_marker(pytest.mark.needs("chromium"))
 
 

@@ -48,10 +48,12 @@ def nginx_path() -> str | None:
 
 
 def nginx_problem() -> str | None:
-    """Why nginx cannot be run, or None."""
+    """Why nginx cannot be run with the certificates the proxy tests make, or None."""
     if nginx_path() is None:
         where = os.environ.get("OMS_NGINX") or "on PATH or in /usr/sbin"
         return f"nginx is not installed ({where}): `make services` installs Debian's nginx"
+    if shutil.which("openssl") is None:
+        return "openssl is not installed: `make services` installs it"
     return None
 
 

@@ -20,7 +20,7 @@ from oms.auth.schemas import (
     TokensSchema,
     UserSchema,
 )
-from oms.auth.tokens import issue_tokens, set_token_cookies
+from oms.auth.tokens import issue_tokens, require_cookie_transport, set_token_cookies
 from oms.extensions import limiter
 from oms.openapi import Blueprint
 
@@ -36,6 +36,12 @@ def _tokens_response(user, status: int):
     return response
 
 
+HTTPS_REQUIRED = (
+    "`https_required`: asked over plain HTTP at a host other than loopback while the login "
+    "cookies are `Secure` (production): the browser would drop them. Open the site over HTTPS."
+)
+
+
 @blp.route("/login", methods=["POST"])
 @limiter.limit(**limits.LOGIN_PER_ACCOUNT)
 @limiter.limit(**limits.LOGIN_PER_ADDRESS)
@@ -44,11 +50,13 @@ def _tokens_response(user, status: int):
 )
 @blp.response(200, TokensSchema)
 @blp.alt_response(401, description="The email or password is incorrect, or the account is off")
+@blp.alt_response(403, description=HTTPS_REQUIRED)
 def login(body):
     """Exchange email and password for tokens (also set as HttpOnly cookies for browsers).
 
     Failed attempts are limited per account and per address (oms.limits): while either is
     spent, every attempt gets 429 with ``Retry-After``, the right password too."""
+    require_cookie_transport()
     user = service.authenticate(email=body["email"], password=body["password"])
     return _tokens_response(user, 200)
 
@@ -90,10 +98,12 @@ def register(body):
 @limiter.limit(**limits.PASSWORD_RESET)
 @blp.arguments(RegisterConfirmSchema)
 @blp.response(200, TokensSchema)
+@blp.alt_response(403, description=HTTPS_REQUIRED)
 def confirm_registration(body):
     """Activate the account with the emailed token (once, within
     ``OMS_EMAIL_CONFIRMATION_MINUTES``) and log it in. A bad, used or expired token is a 422
     on ``token``."""
+    require_cookie_transport()
     user = service.confirm_registration(token=body["token"])
     return _tokens_response(user, 200)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from oms.errors import ConflictError
+from oms.errors import AuthorizationError, ConflictError
 
 
 class CustomerHasLogin(ConflictError):
@@ -22,3 +22,18 @@ class OwnAccountProtected(ConflictError):
 
     def __init__(self) -> None:
         super().__init__("You cannot demote or deactivate your own account.")
+
+
+class HttpsRequired(AuthorizationError):
+    """A login over plain HTTP to a host browsers do not treat as secure, while the login
+    cookies are ``Secure``: the browser would drop them and the user would be sent back to an
+    empty login form. Refused with words a person can act on instead."""
+
+    code = "https_required"
+
+    def __init__(self, https_url: str) -> None:
+        super().__init__(
+            "This site must be opened over HTTPS: over plain HTTP your browser does not keep "
+            f"the login. Open {https_url} instead. If that address does not answer, the site's "
+            "administrator has to put HTTPS in front of it (README: Deploying)."
+        )

@@ -7,8 +7,9 @@ revokes the ``sid``, so the refresh token dies with the access token.
 from __future__ import annotations
 
 import uuid
+from urllib.parse import urlsplit
 
-from flask import Response, current_app, g
+from flask import Response, current_app, g, request
 from flask_jwt_extended import (
     JWTManager,
     create_access_token,
@@ -19,7 +20,9 @@ from flask_jwt_extended import (
 from flask_jwt_extended.exceptions import JWTDecodeError
 
 from oms.auth import service
+from oms.auth.errors import HttpsRequired
 from oms.auth.models import User
+from oms.config import is_loopback_host
 from oms.errors import error_response
 
 # Claims every token of ours carries and the app relies on: expiry, user, kind, revocation
@@ -58,6 +61,38 @@ def set_token_cookies(response: Response, tokens: dict) -> None:
     set_access_cookies(response, tokens["access_token"])
     if "refresh_token" in tokens:
         set_refresh_cookies(response, tokens["refresh_token"])
+
+
+def cookies_dropped_here() -> HttpsRequired | None:
+    """The error a login here must answer with when the browser would drop its cookies:
+    they are ``Secure`` (``OMS_COOKIE_SECURE``, on in production), this request came over
+    plain HTTP, and its host is not loopback (browsers keep ``Secure`` cookies from
+    ``http://127.0.0.1`` and ``http://localhost`` only)."""
+    if not current_app.config["JWT_COOKIE_SECURE"] or request.is_secure:
+        return None
+    if is_loopback_host(request.host):
+        return None
+    return HttpsRequired(_https_address())
+
+
+def _https_address() -> str:
+    """Where the site is reached over HTTPS: ``OMS_PUBLIC_URL`` when it says so, else this
+    host on the standard port."""
+    public = current_app.config["OMS_PUBLIC_URL"]
+    if public.startswith("https://"):
+        return public
+    try:
+        name = urlsplit(f"//{request.host}").hostname or request.host
+    except ValueError:  # an unbalanced "[" in a Host header
+        name = request.host
+    return f"https://[{name}]" if ":" in name else f"https://{name}"
+
+
+def require_cookie_transport() -> None:
+    """Refuse (403 ``https_required``) a request whose login cookies the browser would drop."""
+    error = cookies_dropped_here()
+    if error is not None:
+        raise error
 
 
 def register_jwt_callbacks(jwt: JWTManager) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 
+from oms.auth.tokens import cookies_dropped_here
 from oms.web.guard import page, page_user, safe_next
 
 blp = Blueprint("auth", __name__)
@@ -12,9 +13,14 @@ blp = Blueprint("auth", __name__)
 
 @blp.get("/login")
 def login():
-    """The login form; ``next`` is where to go afterwards (a path on this site only)."""
+    """The login form; ``next`` is where to go afterwards (a path on this site only). Opened
+    where the browser would drop the login cookies (plain HTTP), it says so up front."""
+    https_required = cookies_dropped_here()
     return render_template(
-        "auth/login.html", next_url=safe_next(request.args.get("next")), already=page_user()
+        "auth/login.html",
+        next_url=safe_next(request.args.get("next")),
+        already=page_user(),
+        https_required=https_required.message if https_required else None,
     )
 
 

@@ -42,6 +42,8 @@ def chromium_problem() -> str | None:
     return None
 
 
-def launch(playwright):
-    """Headless Debian Chromium with the flags the tests need in a container."""
-    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+def launch(playwright, *args: str):
+    """Headless Debian Chromium with the flags the tests need in a container, and ``args``."""
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM, headless=True, args=[*CHROMIUM_ARGS, *args]
+    )

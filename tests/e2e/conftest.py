@@ -21,14 +21,20 @@ DEFAULT_TIMEOUT_MS = 20_000
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator:
-    """Debian's Chromium (a test using it needs ``chromium``: tests/needs.py, conftest.py)."""
+def playwright() -> Iterator:
+    """The one Playwright of the session (a second one cannot start in the same thread); a test
+    using it needs ``chromium`` (tests/needs.py, tests/conftest.py)."""
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
+    with sync_playwright() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def browser(playwright) -> Iterator:
+    chromium = launch(playwright)
+    yield chromium
+    chromium.close()
 
 
 class Session:

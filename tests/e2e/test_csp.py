@@ -45,7 +45,7 @@ PAGES: dict[str, tuple[str | None, bool]] = {
     "/logout": ("customer", False),  # last: it ends the session
 }
 # GET routes that are not pages (JSON, text, files) or pages reached only by redirect
-NOT_PAGES = {"/static/<path:filename>", "/healthz", "/readyz", "/metrics"}
+NOT_PAGES = {"/static/<version>/<path:filename>", "/healthz", "/readyz", "/metrics"}
 
 WATCH_VIOLATIONS = """
 window.__cspViolations = [];

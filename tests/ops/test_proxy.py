@@ -1,116 +1,37 @@
 """Compose's one address (deploy/nginx.conf, the `proxy` service) with Debian's nginx in front
-of the Procfile's API and socket processes and compose's Flower: pages and API through it, the
-live connection through its /socket.io/ route (WebSocket upgrade) to the socket process, and
-Flower under /flower/ behind its login."""
+of the Procfile's API and socket processes (tests/proxy.py): pages and API through it over
+HTTPS, the live connection through its /socket.io/ route (WebSocket upgrade, wss) to the socket
+process; plain HTTP redirects; HSTS, compression and buffering as the proxy promises."""
 
 from __future__ import annotations
 
 import base64
-import subprocess
+import gzip
+import re
+import socket
 import urllib.error
 import urllib.request
+from http.client import HTTPConnection, HTTPResponse, HTTPSConnection
+from pathlib import Path
 
 import pytest
 import yaml
 
 from oms.auth.enums import UserRole
-from tests import needs
+from oms.exports.enums import ExportStatus
+from oms.exports.models import ExportJob
+from oms.extensions import db
 from tests.conftest import TEST_BROKER_URL, TEST_DATABASE_URL, TEST_REDIS_URL
-from tests.factories import ADDRESS, make_product, make_user
+from tests.factories import ADDRESS, PASSWORD, make_product, make_user
 from tests.integration.conftest import http
 from tests.integration.test_realtime import Listener, _login
-from tests.processes import (
-    BIN,
-    ROOT,
-    Process,
-    free_port,
-    stack_env,
-    start_procfile,
-    wait_for,
-)
+from tests.processes import BIN, ROOT, Process, free_port, stack_env, start_procfile, wait_for
+from tests.proxy import start_proxy
 
 pytestmark = pytest.mark.slow
 
 
-def _nginx() -> str:
-    found = needs.nginx_path()
-    assert found, needs.nginx_problem()
-    return found
-
-
-def start_proxy(tmp_path, api_port: int, socket_port: int, port: int, flower_port: int) -> Process:
-    """deploy/nginx.conf as compose runs it, its upstreams and port moved onto loopback."""
-    site = (ROOT / "deploy" / "nginx.conf").read_text()
-    for compose_name, local in (
-        ("server web:5000;", f"server 127.0.0.1:{api_port};"),
-        ("server socket:5001;", f"server 127.0.0.1:{socket_port};"),
-        ("server flower:5555;", f"server 127.0.0.1:{flower_port};"),
-        ("listen 8080;", f"listen 127.0.0.1:{port};"),
-    ):
-        assert compose_name in site, compose_name
-        site = site.replace(compose_name, local)
-    (tmp_path / "site.conf").write_text(site)
-    (tmp_path / "nginx.conf").write_text(
-        f"pid {tmp_path}/nginx.pid;\n"
-        f"error_log {tmp_path}/error.log;\n"
-        "events {}\n"
-        "http {\n"
-        f"  access_log off;\n  client_body_temp_path {tmp_path}/body;\n"
-        f"  proxy_temp_path {tmp_path}/proxy;\n"
-        f"  include {tmp_path}/site.conf;\n"
-        "}\n"
-    )
-    check = subprocess.run(
-        [_nginx(), "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")],
-        capture_output=True,
-        text=True,
-    )
-    assert check.returncode == 0, check.stderr
-    proxy = Process(
-        [_nginx(), "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-g", "daemon off;"],
-        {},
-        tmp_path / "nginx.log",
-    )
-    assert wait_for(
-        lambda: (
-            _status(f"http://127.0.0.1:{port}/healthz") == 200 or proxy.popen.poll() is not None
-        ),
-        30,
-    ), proxy.log()
-    return proxy
-
-
-def _status(url: str) -> int | None:
-    try:
-        return http("GET", url)[0]
-    except OSError:
-        return None
-
-
-def start_flower(env: dict, log_path, port: int) -> Process:
-    """Compose's flower command line, on a loopback port."""
-    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-    command = compose["services"]["flower"]["command"]
-    assert command[0] == "celery" and "--port=5555" in command, command
-    args = [str(BIN / "celery"), *command[1:], "--address=127.0.0.1"]
-    return Process([f"--port={port}" if a == "--port=5555" else a for a in args], env, log_path)
-
-
-def _page(url: str, auth: str | None = None) -> tuple[int, str]:
-    request = urllib.request.Request(url)
-    if auth:
-        request.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, ""
-    except OSError:
-        return 0, ""
-
-
-@pytest.mark.needs("nginx")
-def test_one_address_routes_the_api_and_socketio(app_ctx, worker, tmp_path):
+def test_one_address_routes_the_api_and_socketio(app_ctx, worker, tmp_path, monkeypatch):
     env = stack_env(
         database_url=TEST_DATABASE_URL,
         redis_url=TEST_REDIS_URL,
@@ -118,18 +39,18 @@ def test_one_address_routes_the_api_and_socketio(app_ctx, worker, tmp_path):
         OMS_WEB_WORKERS="2",
         OMS_PROXY_HOPS="1",
     )
-    api_port, socket_port, port, flower_port = free_port(), free_port(), free_port(), free_port()
+    api_port, socket_port = free_port(), free_port()
     processes = [
         start_procfile("web", env, tmp_path / "web.log", api_port),
         start_procfile("socket", env, tmp_path / "socket.log", socket_port),
-        start_flower(
-            {**env, "FLOWER_BASIC_AUTH": "ops:flower-pass"}, tmp_path / "flower.log", flower_port
-        ),
     ]
     listener = None
     try:
-        processes.append(start_proxy(tmp_path, api_port, socket_port, port, flower_port))
-        base = f"http://127.0.0.1:{port}"
+        proxy = start_proxy(tmp_path, api_port, socket_port)
+        processes.append(proxy)
+        # the clients (urllib, python-socketio's websocket) trust the proxy's certificate
+        monkeypatch.setenv("SSL_CERT_FILE", str(proxy.certificate))
+        base = proxy.url()
         customer = make_user(UserRole.CUSTOMER)
         token = _login(base, customer)
         # the page's origin is the proxy's: the socket process takes it as its own
@@ -144,19 +65,200 @@ def test_one_address_routes_the_api_and_socketio(app_ctx, worker, tmp_path):
             lambda: listener.of("order.status_changed", order_id=order["id"], new_status="placed"),
             30,
         ), listener.events
-
-        # Flower: only through the proxy, under /flower/, behind its login
-        assert wait_for(lambda: _page(f"{base}/flower/", "ops:flower-pass")[0] == 200, 60), (
-            processes[2].log()[-3000:]
-        )
-        status, page = _page(f"{base}/flower/", "ops:flower-pass")
-        assert "/flower/static/" in page  # its links stay under the prefix
-        assert _page(f"{base}/flower/")[0] == 401
-        assert _page(f"{base}/flower/", "ops:wrong")[0] == 401
-        # compose's health check of the flower service
-        assert _page(f"http://127.0.0.1:{flower_port}/flower/healthcheck")[0] == 200
     finally:
         if listener is not None:
             listener.close()
+        for process in reversed(processes):
+            process.stop()
+
+
+@pytest.fixture(scope="module")
+def behind_proxy(app, tmp_path_factory):
+    """One API and one socket process behind the shipped proxy, with their own export folder."""
+    folder = tmp_path_factory.mktemp("proxy")
+    exports = folder / "exports"
+    exports.mkdir()
+    env = stack_env(
+        database_url=TEST_DATABASE_URL,
+        redis_url=TEST_REDIS_URL,
+        broker_url=TEST_BROKER_URL,
+        OMS_WEB_WORKERS="1",
+        OMS_PROXY_HOPS="1",
+        OMS_EXPORT_DIR=str(exports),
+    )
+    api_port, socket_port = free_port(), free_port()
+    processes = [
+        start_procfile("web", env, folder / "web.log", api_port),
+        start_procfile("socket", env, folder / "socket.log", socket_port),
+    ]
+    try:
+        proxy = start_proxy(folder, api_port, socket_port)
+        processes.append(proxy)
+        yield proxy, api_port, exports
+    finally:
+        for process in reversed(processes):
+            process.stop()
+
+
+def _get(proxy, path: str, headers: dict | None = None) -> HTTPResponse:
+    connection = HTTPSConnection(
+        "127.0.0.1", proxy.https_port, context=proxy.tls_context(), timeout=30
+    )
+    connection.request(
+        "GET", path, headers={"Host": f"oms.test:{proxy.https_port}", **(headers or {})}
+    )
+    return connection.getresponse()
+
+
+def test_plain_http_redirects_to_https(behind_proxy):
+    proxy, _, _ = behind_proxy
+    connection = HTTPConnection("127.0.0.1", proxy.http_port, timeout=30)
+    connection.request("GET", "/login?next=/staff", headers={"Host": f"oms.test:{proxy.http_port}"})
+    answer = connection.getresponse()
+    assert answer.status == 301
+    assert answer.getheader("Location") == f"https://oms.test:{proxy.https_port}/login?next=/staff"
+    assert "self-signed" in proxy.entrypoint_log.lower()
+
+
+def test_https_answers_carry_hsts_once_and_are_compressed(behind_proxy):
+    proxy, _, _ = behind_proxy
+    page = _get(proxy, "/login", {"Accept-Encoding": "gzip"})
+    body = gzip.decompress(page.read()).decode()
+    assert page.status == 200
+    assert page.getheader("Content-Encoding") == "gzip"
+    assert [v for k, v in page.getheaders() if k.lower() == "strict-transport-security"] == [
+        "max-age=63072000; includeSubDomains"
+    ]
+    script = re.search(r'src="(/static/[^"]+\.js)"', body)
+    assert script, body
+    asset = _get(proxy, script.group(1), {"Accept-Encoding": "gzip"})
+    assert asset.status == 200
+    assert asset.getheader("Content-Encoding") == "gzip"
+    assert "immutable" in asset.getheader("Cache-Control")
+    assert gzip.decompress(asset.read())
+    errors = _get(proxy, "/api/v1/auth/me", {"Accept-Encoding": "gzip"})
+    assert errors.status == 401
+    assert errors.getheader("Strict-Transport-Security")
+
+
+def _unbufferable_size() -> int:
+    """More bytes than the kernel's socket buffers between the app and a client that reads
+    nothing can hold (the app's send buffer, the proxy's receive and send buffers), so the
+    app can only be done early if the proxy itself took the answer."""
+    receive = int(Path("/proc/sys/net/ipv4/tcp_rmem").read_text().split()[2])
+    send = int(Path("/proc/sys/net/ipv4/tcp_wmem").read_text().split()[2])
+    return 2 * (receive + 2 * send)
+
+
+def _connections_to(port: int) -> int:
+    """Established TCP connections to 127.0.0.1:``port`` (from /proc/net/tcp)."""
+    target = f"0100007F:{port:04X}"
+    with open("/proc/net/tcp") as table:
+        rows = [line.split() for line in table.readlines()[1:]]
+    return sum(1 for row in rows if row[2] == target and row[3] == "01")
+
+
+def test_a_slow_client_holds_no_app_thread(behind_proxy, app_ctx):
+    """The proxy buffers answers: it takes a large download from the app at once (the app's
+    connection closes) while the client has not read a byte yet."""
+    proxy, api_port, exports = behind_proxy
+    admin = make_user(UserRole.ADMIN)
+    job = ExportJob(
+        user_id=admin.id,
+        status=ExportStatus.FINISHED,
+        filters={},
+        file_name="orders.csv",
+        file_size=0,
+    )
+    db.session.add(job)
+    db.session.commit()
+    line = b"ORD-1,placed,2026-01-01T00:00:00Z,Ada Lovelace,12.50\n"
+    size = _unbufferable_size() // len(line) * len(line)
+    (exports / f"{job.id}.csv").write_bytes(line * (size // len(line)))
+    status, tokens = proxy.request(
+        "POST", "/api/v1/auth/login", {"email": admin.email, "password": PASSWORD}
+    )
+    assert status == 200, tokens
+
+    raw = socket.socket()
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    raw.connect(("127.0.0.1", proxy.https_port))
+    client = proxy.tls_context().wrap_socket(raw, server_hostname="127.0.0.1")
+    client.sendall(
+        (
+            f"GET /api/v1/reports/exports/{job.id}/download HTTP/1.1\r\n"
+            f"Host: oms.test:{proxy.https_port}\r\n"
+            f"Authorization: Bearer {tokens['access_token']}\r\n"
+            "Connection: close\r\n\r\n"
+        ).encode()
+    )
+    try:
+        # the proxy has the whole answer and let go of the app before the client read any of it
+        assert wait_for(lambda: _connections_to(api_port) == 0, 30), "the app still sends"
+        received = 0
+        while chunk := client.recv(1 << 16):
+            received += len(chunk)
+    finally:
+        client.close()
+    assert received > size
+    assert received > size
+
+
+def test_the_streaming_export_asks_the_proxy_not_to_buffer_it(app_ctx, client, auth):
+    admin = make_user(UserRole.ADMIN)
+    answer = client.get(
+        "/api/v1/reports/orders/export", headers=auth.headers(admin.email, PASSWORD)
+    )
+    assert answer.status_code == 200
+    assert answer.headers["X-Accel-Buffering"] == "no"
+
+
+def start_flower(env: dict, log_path, port: int) -> Process:
+    """Compose's flower command line, on a loopback port."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    command = compose["services"]["flower"]["command"]
+    assert command[0] == "celery" and "--port=5555" in command, command
+    args = [str(BIN / "celery"), *command[1:], "--address=127.0.0.1"]
+    return Process([f"--port={port}" if a == "--port=5555" else a for a in args], env, log_path)
+
+
+def _page(url: str, context, auth: str | None = None) -> tuple[int, str]:
+    request = urllib.request.Request(url)
+    if auth:
+        request.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
+    try:
+        with urllib.request.urlopen(request, timeout=10, context=context) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, ""
+    except OSError:
+        return 0, ""
+
+
+def test_flower_is_served_under_flower_behind_its_login(app_ctx, tmp_path):
+    env = stack_env(
+        database_url=TEST_DATABASE_URL, redis_url=TEST_REDIS_URL, broker_url=TEST_BROKER_URL
+    )
+    api_port, socket_port, flower_port = free_port(), free_port(), free_port()
+    processes = [
+        start_procfile("web", env, tmp_path / "web.log", api_port),
+        start_flower(
+            {**env, "FLOWER_BASIC_AUTH": "ops:flower-pass"}, tmp_path / "flower.log", flower_port
+        ),
+    ]
+    try:
+        proxy = start_proxy(tmp_path, api_port, socket_port, flower_port=flower_port)
+        processes.append(proxy)
+        base, context = proxy.url(), proxy.tls_context()
+        assert wait_for(
+            lambda: _page(f"{base}/flower/", context, "ops:flower-pass")[0] == 200, 60
+        ), processes[1].log()[-3000:]
+        page = _page(f"{base}/flower/", context, "ops:flower-pass")[1]
+        assert "/flower/static/" in page  # its links stay under the prefix
+        assert _page(f"{base}/flower/", context)[0] == 401
+        assert _page(f"{base}/flower/", context, "ops:wrong")[0] == 401
+        # compose's health check of the flower service
+        assert _page(f"http://127.0.0.1:{flower_port}/flower/healthcheck", None)[0] == 200
+    finally:
         for process in reversed(processes):
             process.stop()
