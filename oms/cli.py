@@ -15,6 +15,7 @@ users_cli = AppGroup("users", help="Manage user accounts.")
 database_cli = AppGroup("database", help="The database server side of set-up.")
 demo_cli = AppGroup("demo", help="Demo data for trying the app.")
 stock_cli = AppGroup("stock", help="Stock counters.")
+webhooks_cli = AppGroup("webhooks", help="Webhook endpoints.")
 
 
 @users_cli.command("create")
@@ -88,9 +89,20 @@ def reconcile_stock(repair: bool) -> None:
         raise SystemExit(1)
 
 
+@webhooks_cli.command("reencrypt-secrets")
+def reencrypt_webhook_secrets() -> None:
+    """Encrypt every endpoint secret again with the first key of OMS_WEBHOOKS_ENCRYPTION_KEYS
+    (after putting a new key first); then the old keys can be removed."""
+    from oms.webhooks import service as webhooks
+
+    click.echo(f"{webhooks.reencrypt_secrets()} webhook secret(s) encrypted with the first key")
+
+
 def register_cli(app: Flask) -> None:
-    """Add the ``users``, ``database``, ``demo`` and ``stock`` command groups to ``app``."""
+    """Add the ``users``, ``database``, ``demo``, ``stock`` and ``webhooks`` command groups to
+    ``app``."""
     app.cli.add_command(stock_cli)
+    app.cli.add_command(webhooks_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(database_cli)
     app.cli.add_command(demo_cli)
