@@ -20,6 +20,7 @@ from oms.orders.models import Order
 from tests.conftest import TEST_DATABASE_URL, TEST_REDIS_URL, make_test_config
 from tests.factories import make_product, make_user
 from tests.integration.conftest import submit_orders
+from tests.mail import text_of
 from tests.processes import PrivateRedis, stack_env, start_beat, start_worker, wait_for
 
 pytestmark = pytest.mark.slow
@@ -163,4 +164,4 @@ def test_a_notification_lost_with_redis_restarted_empty_is_sent_once(app_ctx, br
         worker.stop()
     assert _notification(key).attempts == 1
     mails = _mails(mail_dir, key)
-    assert len(mails) == 1 and "customer called" in mails[0].get_payload()
+    assert len(mails) == 1 and "customer called" in text_of(mails[0])
