@@ -3,6 +3,7 @@ without persistence) is found again by the beat sweep and sent, once."""
 
 from __future__ import annotations
 
+import email.policy
 import socket
 import threading
 from email import message_from_bytes
@@ -89,7 +90,10 @@ def _notification(key: str) -> Notification | None:
 def _mails(folder, key: str) -> list:
     if not folder.exists():
         return []
-    found = [message_from_bytes(p.read_bytes()) for p in sorted(folder.glob("*.eml"))]
+    found = [
+        message_from_bytes(p.read_bytes(), policy=email.policy.default)
+        for p in sorted(folder.glob("*.eml"))
+    ]
     return [m for m in found if m["X-OMS-Key"] == key]
 
 
