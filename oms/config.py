@@ -414,6 +414,12 @@ def load_config(overrides: dict | None = None) -> dict:
         "OMS_EXPORT_MAX_ATTEMPTS": _env_int("OMS_EXPORT_MAX_ATTEMPTS", 2),
         # Progress events (and heartbeats) of a running export at most this often.
         "OMS_EXPORT_PROGRESS_SECONDS": _env_float("OMS_EXPORT_PROGRESS_SECONDS", 0.5),
+        # Backups (`flask backup ...`, compose's `backup` service): the database's pg_dump and a
+        # tar of the export folder, the newest OMS_BACKUP_KEEP kept, one every
+        # OMS_BACKUP_INTERVAL_HOURS when scheduled.
+        "OMS_BACKUP_DIR": _env("OMS_BACKUP_DIR", str(instance_dir() / "backups")),
+        "OMS_BACKUP_KEEP": _env_int("OMS_BACKUP_KEEP", 14),
+        "OMS_BACKUP_INTERVAL_HOURS": _env_float("OMS_BACKUP_INTERVAL_HOURS", 24.0),
         # Webhooks: endpoints on private, loopback or link-local addresses are refused unless
         # OMS_WEBHOOKS_ALLOW_PRIVATE (a test receiver on 127.0.0.1, a private network).
         "OMS_WEBHOOKS_ALLOW_PRIVATE": _env_bool("OMS_WEBHOOKS_ALLOW_PRIVATE", False),
@@ -473,6 +479,11 @@ def load_config(overrides: dict | None = None) -> dict:
             "OMS_SOCKETIO=separate needs OMS_REDIS_URL: events reach the Socket.IO process "
             "through Redis"
         )
+    keep, every = cast(int, config["OMS_BACKUP_KEEP"]), config["OMS_BACKUP_INTERVAL_HOURS"]
+    if keep < 1:
+        raise ConfigurationError(f"OMS_BACKUP_KEEP must be at least 1 (backups kept), got {keep}")
+    if cast(float, every) <= 0:
+        raise ConfigurationError(f"OMS_BACKUP_INTERVAL_HOURS must be more than 0, got {every}")
     # Derived after the overrides, so a test app on another Redis gets its own names.
     config["OMS_REDIS_NAMESPACE"] = config["OMS_REDIS_NAMESPACE"] or redis_namespace(
         cast("str | None", config["OMS_REDIS_URL"])

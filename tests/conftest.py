@@ -104,10 +104,79 @@ PROCESS_FIXTURES = frozenset({"worker", "web", "live_app", "browser"})
 
 @pytest.hookimpl(tryfirst=True)  # before -m deselects by mark
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test that uses a process-starting fixture ``slow``."""
+    """Mark tests using a process-starting fixture ``slow``, tests/generated ``generated``, and
+    every test that uses the browser as needing Chromium."""
     for item in items:
-        if PROCESS_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+        fixtures = getattr(item, "fixturenames", ())
+        if PROCESS_FIXTURES.intersection(fixtures):
             item.add_marker(pytest.mark.slow)
+        if item.nodeid.startswith("tests/generated/"):
+            item.add_marker(pytest.mark.generated)
+        if "browser" in fixtures:
+            item.add_marker(pytest.mark.needs("chromium"))
+
+
+@pytest.hookimpl(tryfirst=True)  # before any fixture of the test is set up
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Skip, or fail in CI, a test whose ``needs`` (RabbitMQ, nginx, ...) are missing."""
+    from tests import needs
+
+    for mark in item.iter_markers("needs"):
+        for name in mark.args:
+            needs.require(name)
+
+
+def unreachable_services() -> list[str]:
+    """The services every run needs (PostgreSQL, Redis) that do not answer, each with where
+    it was looked for and why it failed."""
+    import psycopg2
+
+    missing = []
+    url = make_url(TEST_DATABASE_URL)
+    if url.get_backend_name() == "postgresql":
+        try:
+            psycopg2.connect(
+                host=url.host,
+                port=url.port or 5432,
+                user=url.username,
+                password=url.password,
+                dbname="postgres",
+                connect_timeout=3,
+            ).close()
+        except psycopg2.Error as exc:
+            reason = str(exc).strip().splitlines()[0]
+            missing.append(
+                f"PostgreSQL at {url.host}:{url.port or 5432} (OMS_TEST_DATABASE_URL): {reason}"
+            )
+    servers = {}
+    for variable, redis_url in (
+        ("OMS_TEST_REDIS_URL", TEST_REDIS_URL),
+        ("OMS_TEST_BROKER_URL", TEST_BROKER_URL),
+    ):
+        if redis_url.startswith(("redis://", "rediss://", "unix://")):
+            parts = urlsplit(redis_url)
+            servers.setdefault(f"{parts.hostname}:{parts.port or 6379}", (variable, redis_url))
+    for address, (variable, redis_url) in servers.items():
+        try:
+            redis.Redis.from_url(redis_url, socket_connect_timeout=3, socket_timeout=3).ping()
+        except redis.RedisError as exc:
+            missing.append(f"Redis at {address} ({variable}): {exc}")
+    return missing
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The preflight: without PostgreSQL or Redis, stop at once, saying which is missing and
+    what starts it (rather than one connection traceback per test)."""
+    missing = unreachable_services()
+    if missing:
+        raise pytest.UsageError(
+            "the tests need PostgreSQL and Redis, and these do not answer:\n"
+            + "".join(f"  - {line}\n" for line in missing)
+            + "Run `make services` to install and start them on this machine (Debian or "
+            "Ubuntu, as root or with sudo), or point OMS_TEST_DATABASE_URL and "
+            "OMS_TEST_REDIS_URL at running ones (README: Testing notes)."
+        )
 
 
 # Every Flask test client checks each API response against the app's own OpenAPI document

@@ -225,3 +225,19 @@ def test_redis_names_are_scoped_to_the_deployment(monkeypatch):
     assert load_config({"OMS_REDIS_URL": "redis://cache:6379/10"})["OMS_REDIS_NAMESPACE"] == (
         "shop-eu"
     )
+
+
+def test_backup_settings(monkeypatch, tmp_path):
+    monkeypatch.setenv("OMS_INSTANCE_DIR", str(tmp_path))
+    config = load_config()
+    assert config["OMS_BACKUP_DIR"] == str(tmp_path / "backups")
+    assert (config["OMS_BACKUP_KEEP"], config["OMS_BACKUP_INTERVAL_HOURS"]) == (14, 24.0)
+    for name, value, says in (
+        ("OMS_BACKUP_KEEP", "0", "at least 1"),
+        ("OMS_BACKUP_KEEP", "many", "must be an integer"),
+        ("OMS_BACKUP_INTERVAL_HOURS", "0", "more than 0"),
+    ):
+        with monkeypatch.context() as patch:
+            patch.setenv(name, value)
+            with pytest.raises(ConfigurationError, match=says):
+                load_config()

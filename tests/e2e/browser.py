@@ -1,8 +1,9 @@
 """Launching Debian's Chromium for the browser tests and the screenshot script.
 
 The tests never download a browser: they use ``/usr/bin/chromium`` (``OMS_CHROMIUM`` overrides
-the path). Where it is missing, :func:`require_chromium` skips loudly, or fails when
-``OMS_REQUIRE_BROWSER=1`` (CI sets it, so a missing browser can never pass as green).
+the path). Where it is missing, a test using the ``browser`` fixture skips loudly, or fails when
+``OMS_REQUIRE_BROWSER=1`` (CI sets it, so a missing browser can never pass as green): the
+``chromium`` need of tests/needs.py.
 """
 
 from __future__ import annotations
@@ -10,8 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-
-import pytest
 
 CHROMIUM = os.environ.get("OMS_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -33,25 +32,14 @@ def chromium_problem() -> str | None:
             " (found one at " + shutil.which("chromium") + ")" if shutil.which("chromium") else ""
         )
         return (
-            f"Chromium is not installed at {CHROMIUM}{hint}: install Debian's package with "
-            "`apt-get install -y chromium` (or set OMS_CHROMIUM)"
+            f"Chromium is not installed at {CHROMIUM}{hint}: `make services` installs Debian's "
+            "package (or set OMS_CHROMIUM)"
         )
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
         return "Playwright for Python is not installed: `pip install -e '.[dev]'`"
     return None
-
-
-def require_chromium() -> None:
-    """Skip (loudly) or fail the browser tests when Chromium or Playwright is missing."""
-    problem = chromium_problem()
-    if problem is None:
-        return
-    message = f"BROWSER TESTS NOT RUN: {problem}."
-    if os.environ.get("OMS_REQUIRE_BROWSER") == "1":
-        pytest.fail(message + " OMS_REQUIRE_BROWSER=1 makes this a failure.", pytrace=False)
-    pytest.skip(message + " Set OMS_REQUIRE_BROWSER=1 to make this a failure.")
 
 
 def launch(playwright):

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from oms.extensions import db
 from oms.notifications.models import Notification
 from oms.outbox.models import OutboxMessage
-from tests.e2e.browser import launch, require_chromium
+from tests.e2e.browser import launch
 from tests.processes import wait_for
 
 DEFAULT_TIMEOUT_MS = 20_000
@@ -22,7 +22,7 @@ DEFAULT_TIMEOUT_MS = 20_000
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator:
-    require_chromium()
+    """Debian's Chromium (a test using it needs ``chromium``: tests/needs.py, conftest.py)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

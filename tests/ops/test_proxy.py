@@ -4,12 +4,12 @@ through its /socket.io/ route (WebSocket upgrade) to the socket process."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 
 import pytest
 
 from oms.auth.enums import UserRole
+from tests import needs
 from tests.conftest import TEST_BROKER_URL, TEST_DATABASE_URL, TEST_REDIS_URL
 from tests.factories import ADDRESS, make_product, make_user
 from tests.integration.conftest import http
@@ -27,8 +27,8 @@ pytestmark = pytest.mark.slow
 
 
 def _nginx() -> str:
-    found = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")
-    assert found, "nginx is not installed (.ci/run installs Debian's nginx)"
+    found = needs.nginx_path()
+    assert found, needs.nginx_problem()
     return found
 
 
@@ -80,6 +80,7 @@ def _status(url: str) -> int | None:
         return None
 
 
+@pytest.mark.needs("nginx")
 def test_one_address_routes_the_api_and_socketio(app_ctx, worker, tmp_path):
     env = stack_env(
         database_url=TEST_DATABASE_URL,

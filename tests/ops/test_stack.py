@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import shutil
 import subprocess
 import urllib.error
 import urllib.request
@@ -14,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from tests import needs
 from tests.conftest import TEST_DATABASE_URL
 from tests.factories import ADDRESS
 from tests.integration.conftest import http
@@ -164,26 +164,10 @@ def test_make_stack_runs_an_order_through_web_worker_beat_and_flower(tmp_path):
         redis_server.stop()
 
 
-def _compose_command() -> list[str] | None:
-    if (
-        shutil.which("docker")
-        and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0
-    ):
-        return ["docker", "compose"]
-    if shutil.which("docker-compose"):
-        return ["docker-compose"]
-    return None
-
-
+@pytest.mark.needs("compose")
 def test_compose_file_validates():
-    command = _compose_command()
-    if command is None:
-        message = (
-            "neither `docker compose` nor `docker-compose` is installed: compose file NOT validated"
-        )
-        if os.environ.get("OMS_REQUIRE_COMPOSE") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
+    command = needs.compose_command()
+    assert command is not None
     env = {
         **os.environ,
         "OMS_SECRET_KEY": "x" * 40,
@@ -193,6 +177,17 @@ def test_compose_file_validates():
     }
     result = subprocess.run([*command, "config"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    for service in ("postgres", "redis", "proxy", "web", "socket", "worker", "beat", "flower"):
+    for service in (
+        "postgres",
+        "redis",
+        "proxy",
+        "web",
+        "socket",
+        "worker",
+        "beat",
+        "flower",
+        "backup",
+    ):
         assert f"  {service}:" in result.stdout
+    assert "- backups:/backups" in result.stdout  # the backup service's volume
     assert result.stdout.count("healthcheck:") >= 8
