@@ -103,8 +103,13 @@ def reencrypt_webhook_secrets() -> None:
     """Encrypt every endpoint secret again with the first key of OMS_WEBHOOKS_ENCRYPTION_KEYS
     (after putting a new key first); then the old keys can be removed."""
     from oms.webhooks import service as webhooks
+    from oms.webhooks.signing import SecretUnreadable
 
-    click.echo(f"{webhooks.reencrypt_secrets()} webhook secret(s) encrypted with the first key")
+    try:
+        count = webhooks.reencrypt_secrets()
+    except SecretUnreadable as exc:  # nothing was changed: the transaction rolled back
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{count} webhook secret(s) encrypted with the first key")
 
 
 def _backup_settings() -> dict:

@@ -120,6 +120,10 @@ def test_secrets_are_stored_encrypted_and_the_key_rotates(
     monkeypatch.setitem(app.config, "OMS_WEBHOOKS_ENCRYPTION_KEYS", [new_key, *old_keys])
     result = runner.invoke(args=["webhooks", "reencrypt-secrets"])
     assert result.exit_code == 0 and "1 webhook secret(s)" in result.output, result.output
+    other = Fernet.generate_key().decode()  # no key that reads them: refused, nothing changed
+    monkeypatch.setitem(app.config, "OMS_WEBHOOKS_ENCRYPTION_KEYS", [other])
+    result = runner.invoke(args=["webhooks", "reencrypt-secrets"])
+    assert result.exit_code == 1 and "no key of OMS_WEBHOOKS_ENCRYPTION_KEYS" in result.output
     monkeypatch.setitem(app.config, "OMS_WEBHOOKS_ENCRYPTION_KEYS", [new_key])
     db.session.remove()
     _order()
