@@ -12,6 +12,8 @@ HOST = 127.0.0.1
 PORT = 5000
 # `make stack`'s Socket.IO process; pages served on PORT connect to it (OMS_SOCKET_URL).
 SOCKET_PORT = 5001
+# Links in emails point where `make run` and `make stack` serve, unless OMS_PUBLIC_URL is set.
+PUBLIC_URL_ENV = OMS_PUBLIC_URL=$${OMS_PUBLIC_URL:-http://$(HOST):$(PORT)}
 
 # `make stack`: the production topology without Docker, against a local PostgreSQL and Redis.
 STACK_DATABASE_URL ?= postgresql+psycopg2://postgres@127.0.0.1:5432/oms
@@ -24,7 +26,8 @@ STACK_ENV = PATH="$(abspath $(BIN)):$$PATH" \
             FLOWER_BASIC_AUTH=$${FLOWER_BASIC_AUTH:-$(STACK_FLOWER_AUTH)} \
             OMS_SOCKET_PORT=$(SOCKET_PORT) \
             OMS_SOCKET_URL=$${OMS_SOCKET_URL:-http://$(HOST):$(SOCKET_PORT)} \
-            OMS_SOCKET_ALLOWED_ORIGINS=$${OMS_SOCKET_ALLOWED_ORIGINS:-http://$(HOST):$(PORT)}
+            OMS_SOCKET_ALLOWED_ORIGINS=$${OMS_SOCKET_ALLOWED_ORIGINS:-http://$(HOST):$(PORT)} \
+            $(PUBLIC_URL_ENV)
 
 # The dependencies come from uv.lock (`make lock` after a change of pyproject.toml), installed
 # by a pinned uv that the Makefile gets itself: a fresh machine needs only python3.
@@ -58,7 +61,7 @@ lock: | $(UV)
 run: $(VENV)/.installed
 	$(FLASK) db upgrade
 	$(FLASK) demo load
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	$(PUBLIC_URL_ENV) $(FLASK) run --host $(HOST) --port $(PORT)
 
 stack: $(VENV)/.installed
 	$(STACK_ENV) $(FLASK) database create

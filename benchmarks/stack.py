@@ -73,6 +73,9 @@ def env(**extra: str) -> dict:
         "OMS_SECRET_KEY": "bench-secret-key-0123456789abcdef0123456789",
         "OMS_JWT_SECRET_KEY": "bench-jwt-secret-0123456789abcdef0123456789",
         "OMS_METRICS_TOKEN": "bench-metrics-token",
+        # production requires both; no email or webhook of the benchmarks is read
+        "OMS_WEBHOOKS_ENCRYPTION_KEYS": "YmVuY2gtd2ViaG9vay1rZXktMDEyMzQ1Njc4OWFiY2Q=",
+        "OMS_PUBLIC_URL": "http://127.0.0.1",
         "OMS_DATABASE_URL": DATABASE_URL,
         "OMS_REDIS_URL": REDIS_URL,
         "OMS_LOG_LEVEL": "WARNING",
@@ -160,6 +163,7 @@ class Stack:
         self.environ = env(
             PORT=str(self.port),
             HOST="127.0.0.1",
+            OMS_PUBLIC_URL=self.url,
             OMS_SOCKET_PORT=str(self.socket_port),
             OMS_SOCKET_URL=self.socket_url,
             OMS_SOCKET_ALLOWED_ORIGINS=self.url,

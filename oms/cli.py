@@ -19,6 +19,7 @@ users_cli = AppGroup("users", help="Manage user accounts.")
 database_cli = AppGroup("database", help="The database server side of set-up.")
 demo_cli = AppGroup("demo", help="Demo data for trying the app.")
 stock_cli = AppGroup("stock", help="Stock counters.")
+webhooks_cli = AppGroup("webhooks", help="Webhook endpoints.")
 # `backup schedule`: a failed backup (database down, disk full) is tried again this much later.
 RETRY_FAILED_BACKUP_SECONDS = 3600.0
 backup_cli = AppGroup(
@@ -95,6 +96,20 @@ def reconcile_stock(repair: bool) -> None:
     click.echo(f"{result['products']} drifted, {result['repaired']} repaired")
     if result["products"]:
         raise SystemExit(1)
+
+
+@webhooks_cli.command("reencrypt-secrets")
+def reencrypt_webhook_secrets() -> None:
+    """Encrypt every endpoint secret again with the first key of OMS_WEBHOOKS_ENCRYPTION_KEYS
+    (after putting a new key first); then the old keys can be removed."""
+    from oms.webhooks import service as webhooks
+    from oms.webhooks.signing import SecretUnreadable
+
+    try:
+        count = webhooks.reencrypt_secrets()
+    except SecretUnreadable as exc:  # nothing was changed: the transaction rolled back
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{count} webhook secret(s) encrypted with the first key")
 
 
 def _backup_settings() -> dict:
@@ -183,10 +198,11 @@ def schedule_backups() -> None:
 
 
 def register_cli(app: Flask) -> None:
-    """Add the ``users``, ``database``, ``demo``, ``stock`` and ``backup`` command groups to
-    ``app``."""
+    """Add the ``users``, ``database``, ``demo``, ``stock``, ``backup`` and ``webhooks``
+    command groups to ``app``."""
     app.cli.add_command(backup_cli)
     app.cli.add_command(stock_cli)
+    app.cli.add_command(webhooks_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(database_cli)
     app.cli.add_command(demo_cli)

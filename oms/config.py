@@ -7,6 +7,8 @@ without its secrets, and says which one is missing.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import ipaddress
 import json
 import os
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import cast, overload
 from urllib.parse import urlsplit
 
+from cryptography.fernet import Fernet
 from flask.sansio.scaffold import find_package
 from limits import parse_many
 
@@ -200,6 +203,28 @@ def _development_secret(name: str) -> str:
     return path.read_text().strip()
 
 
+def _env_encryption_keys(name: str, secret_key: str) -> list[str]:
+    """Fernet keys, comma-separated: the first encrypts, all decrypt (a key is rotated by
+    putting a new one first). Unset (development, testing): one derived from the app's
+    secret key, which the instance folder keeps; production requires the setting."""
+    raw = _env(name)
+    if raw is None:
+        digest = hashlib.sha256(b"oms webhook secrets\0" + secret_key.encode()).digest()
+        return [base64.urlsafe_b64encode(digest).decode()]
+    keys = [key.strip() for key in raw.split(",") if key.strip()]
+    for key in keys:
+        try:
+            Fernet(key)
+        except ValueError as exc:
+            raise ConfigurationError(
+                f"{name} must be comma-separated Fernet keys (32 url-safe base64-encoded "
+                "bytes each; the README's Configuration shows how to make one)"
+            ) from exc
+    if not keys:
+        raise ConfigurationError(f"{name} must name at least one Fernet key")
+    return keys
+
+
 # Drivers SQLAlchemy would pick for a bare ``postgresql://`` (psycopg 3 since 2.1) versus the
 # one this project installs; hosting platforms and libpq tools hand out the bare forms.
 _POSTGRES_SCHEMES = {"postgres", "postgresql"}
@@ -283,16 +308,19 @@ def load_config(overrides: dict | None = None) -> dict:
     jwt_secret = _env("OMS_JWT_SECRET_KEY")
     if production:
         # The metrics token too: /metrics is served on the public port, and its figures
-        # (order counts, queue depths, routes) are not for everyone.
+        # (order counts, queue depths, routes) are not for everyone. The public URL: every
+        # link in an email would otherwise point at a development address.
         required = (
             ("OMS_SECRET_KEY", secret_key),
             ("OMS_JWT_SECRET_KEY", jwt_secret),
             ("OMS_METRICS_TOKEN", _env("OMS_METRICS_TOKEN")),
+            ("OMS_WEBHOOKS_ENCRYPTION_KEYS", _env("OMS_WEBHOOKS_ENCRYPTION_KEYS")),
+            ("OMS_PUBLIC_URL", _env("OMS_PUBLIC_URL")),
         )
         missing = [name for name, value in required if not value]
         if missing:
             raise ConfigurationError(
-                "OMS_ENV=production needs these secrets set: " + ", ".join(missing)
+                "OMS_ENV=production needs these settings: " + ", ".join(missing)
             )
     secret_key = secret_key or _development_secret("secret_key")
     jwt_secret = jwt_secret or _development_secret("jwt_secret_key")
@@ -396,8 +424,9 @@ def load_config(overrides: dict | None = None) -> dict:
         # an SMTP conversation may take) so no other copy sends meanwhile.
         "OMS_NOTIFICATION_RESEND_MINUTES": _env_float("OMS_NOTIFICATION_RESEND_MINUTES", 10.0),
         "OMS_NOTIFICATION_LEASE_SECONDS": _env_float("OMS_NOTIFICATION_LEASE_SECONDS", 300.0),
-        # The address people open the site at, for links in emails (password reset). Never
-        # taken from a request's Host header, which a client chooses.
+        # The address people open the site at, for links in emails (password reset, the
+        # order). Never taken from a request's Host header, which a client chooses; `make run`
+        # and `make stack` set it from their HOST and PORT; required in production.
         "OMS_PUBLIC_URL": _env("OMS_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
         "OMS_PASSWORD_RESET_MINUTES": _env_int("OMS_PASSWORD_RESET_MINUTES", 30),
         # how long the link that activates a self-registered account works (once)
@@ -440,6 +469,10 @@ def load_config(overrides: dict | None = None) -> dict:
         # Webhooks: endpoints on private, loopback or link-local addresses are refused unless
         # OMS_WEBHOOKS_ALLOW_PRIVATE (a test receiver on 127.0.0.1, a private network).
         "OMS_WEBHOOKS_ALLOW_PRIVATE": _env_bool("OMS_WEBHOOKS_ALLOW_PRIVATE", False),
+        # Endpoint secrets are stored encrypted with these Fernet keys (oms.webhooks.signing).
+        "OMS_WEBHOOKS_ENCRYPTION_KEYS": _env_encryption_keys(
+            "OMS_WEBHOOKS_ENCRYPTION_KEYS", secret_key
+        ),
         "OMS_WEBHOOKS_TIMEOUT_SECONDS": _env_float("OMS_WEBHOOKS_TIMEOUT_SECONDS", 10.0),
         # attempt n waits BASE * 3**(n-1) (+-20 % jitter): 8 attempts span about a day
         "OMS_WEBHOOKS_MAX_ATTEMPTS": _env_int("OMS_WEBHOOKS_MAX_ATTEMPTS", 8),

@@ -1,17 +1,50 @@
-"""Send an email: over SMTP when ``OMS_SMTP_URL`` is set, otherwise as an .eml file in
-``OMS_MAIL_DIR`` (development: open the files with any mail client)."""
+"""Compose an email (:func:`compose`) and send it: over SMTP when ``OMS_SMTP_URL`` is set,
+otherwise as an .eml file in ``OMS_MAIL_DIR`` (development: open the files with any mail
+client)."""
 
 from __future__ import annotations
 
 import smtplib
 import ssl
 from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
-from flask import current_app
+from flask import current_app, render_template
 
 from oms.db import utcnow
+
+
+def _domain() -> str:
+    """The domain of the Message-ID: the sender's, else the site's host."""
+    address = parseaddr(current_app.config["OMS_MAIL_FROM"])[1]
+    domain = address.rpartition("@")[2]
+    return domain or urlparse(current_app.config["OMS_PUBLIC_URL"]).hostname or "localhost"
+
+
+def compose(
+    *, to: str, subject: str, key: str, message_id: str, template: str, **context
+) -> EmailMessage:
+    """An email with ``Date`` and ``Message-ID``, a plain-text part and its HTML alternative,
+    rendered from ``templates/email/<template>.txt`` and ``.html`` with ``context``.
+
+    ``message_id`` is the notification's own id, so every attempt at one message carries the
+    same Message-ID (a receiver can drop a repeat); ``key`` (``X-OMS-Key``) names what it is
+    about."""
+    message = EmailMessage()
+    message["From"] = current_app.config["OMS_MAIL_FROM"]
+    message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = format_datetime(utcnow())
+    message["Message-ID"] = f"<{message_id}@{_domain()}>"
+    message["X-OMS-Key"] = key
+    context["subject"] = subject
+    # 8bit, not quoted-printable: links stay whole in the raw text too (an .eml file of the
+    # embedded default read without a mail client)
+    message.set_content(render_template(f"email/{template}.txt", **context), cte="8bit")
+    message.add_alternative(render_template(f"email/{template}.html", **context), subtype="html")
+    return message
 
 
 def send(message: EmailMessage) -> str:

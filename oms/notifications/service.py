@@ -62,29 +62,49 @@ MESSAGES = {
 # The statuses whose message gives the reason (the history row's notes).
 WITH_REASON = frozenset({OrderStatus.REJECTED, OrderStatus.CANCELLED})
 
+# The last line of each message: thanks for an order that goes on, none for one that ended
+# without being sent.
+CLOSINGS = {
+    OrderStatus.PLACED: "Thank you for your order.",
+    OrderStatus.REJECTED: "We are sorry. Nothing will be sent for this order.",
+    OrderStatus.PICKED: "Thank you for your order.",
+    OrderStatus.SHIPPED: "Thank you for your order.",
+    OrderStatus.DELIVERED: "Thank you for shopping with us.",
+    OrderStatus.CANCELLED: "Nothing will be sent for this order.",
+}
 
-def _body(order: Order, status: OrderStatus) -> str:
-    lines = [
-        f"Hello {order.customer.first_name},",
-        "",
-        MESSAGES[status].format(number=order.number) + ".",
-    ]
+
+def order_url(order_id: uuid.UUID | str) -> str:
+    """The customer's page of the order, at the site's public address."""
+    return f"{current_app.config['OMS_PUBLIC_URL']}/customer/orders/{order_id}"
+
+
+def _order_context(order: Order, status: OrderStatus) -> dict:
+    """What an order's email shows (templates/email/order_status.*)."""
+    context: dict = {
+        "first_name": order.customer.first_name,
+        "number": order.number,
+        "headline": MESSAGES[status].format(number=order.number),
+        "reason": None,
+        "carrier": None,
+        "currency": current_app.config["OMS_CURRENCY"],
+        "items": [
+            {"quantity": i.quantity, "name": i.product.name, "total": i.total_price}
+            for i in order.items
+        ],
+        "total": order.total_amount,
+        "order_url": order_url(order.id),
+        "closing": CLOSINGS[status],
+    }
     if status in WITH_REASON:
-        note = next((h.notes for h in reversed(order.history) if h.new_status == status), None)
-        if note:
-            lines += ["", f"Reason: {note}"]
+        context["reason"] = next(
+            (h.notes for h in reversed(order.history) if h.new_status == status), None
+        )
     if status == OrderStatus.SHIPPED and (order.carrier or order.tracking_number):
-        lines += ["", f"Carrier: {carriers.name_of(order.carrier) or 'not given'}"]
-        if order.tracking_number:
-            lines += [f"Tracking number: {order.tracking_number}"]
-        url = carriers.tracking_url(order.carrier, order.tracking_number)
-        if url:
-            lines += [f"Track your parcel: {url}"]
-    lines += ["", "Items:"]
-    currency = current_app.config["OMS_CURRENCY"]
-    lines += [f"  {i.quantity} x {i.product.name}  {currency} {i.total_price}" for i in order.items]
-    lines += [f"Total: {currency} {order.total_amount}", "", "Thank you for your order."]
-    return "\n".join(lines)
+        context["carrier"] = carriers.name_of(order.carrier) or "not given"
+        context["tracking_number"] = order.tracking_number
+        context["tracking_url"] = carriers.tracking_url(order.carrier, order.tracking_number)
+    return context
 
 
 def _key(order_id: uuid.UUID | str, status: OrderStatus) -> str:
@@ -198,12 +218,14 @@ def _claim(order_id: uuid.UUID, status: OrderStatus, lease: timedelta) -> _Claim
         notification.claimed_until = now + lease
         notification.last_attempt_at = now
         notification.attempts += 1
-        message = EmailMessage()
-        message["From"] = current_app.config["OMS_MAIL_FROM"]
-        message["To"] = notification.recipient
-        message["Subject"] = notification.subject
-        message["X-OMS-Key"] = key
-        message.set_content(_body(order, status))
+        message = mailer.compose(
+            to=notification.recipient,
+            subject=notification.subject,
+            key=key,
+            message_id=str(notification.id),
+            template="order_status",
+            **_order_context(order, status),
+        )
         return _Claimed(notification_id=notification.id, message=message)
 
 
@@ -308,46 +330,45 @@ def resend_unsent(*, older_than: timedelta, limit: int = 500) -> int:
     return len(rows)
 
 
-def _account_message(row: PasswordReset, user: User | None) -> tuple[str, list[str]]:
-    """Subject and body lines of an account email (``row.purpose``)."""
+def _account_message(row: PasswordReset, user: User | None) -> tuple[str, dict]:
+    """Subject and what an account email (``row.purpose``) shows: paragraphs before and
+    after its links (templates/email/account.*)."""
     base = current_app.config["OMS_PUBLIC_URL"]
     hello = f"Hello {user.first_name or user.email}," if user else "Hello,"
     if row.purpose == TokenPurpose.PASSWORD_RESET:
         minutes = current_app.config["OMS_PASSWORD_RESET_MINUTES"]
-        return "Reset your password", [
-            hello,
-            "",
-            "Someone asked to reset the password of your account. To choose a new",
-            f"password, open this link within {minutes} minutes (it works once):",
-            "",
-            resets.link(row.id, row.purpose),
-            "",
-            "If it was not you, ignore this email: your password stays as it is.",
-        ]
+        return "Reset your password", {
+            "hello": hello,
+            "before": [
+                "Someone asked to reset the password of your account. To choose a new "
+                f"password, open this link within {minutes} minutes (it works once):"
+            ],
+            "links": [("Choose a new password", resets.link(row.id, row.purpose))],
+            "after": ["If it was not you, ignore this email: your password stays as it is."],
+        }
     if row.purpose == TokenPurpose.EMAIL_CONFIRMATION:
         hours = max(1, current_app.config["OMS_EMAIL_CONFIRMATION_MINUTES"] // 60)
-        return "Confirm your email address", [
-            hello,
-            "",
-            "Thank you for registering. To activate your account, open this link",
-            f"within {hours} hours (it works once):",
-            "",
-            resets.link(row.id, row.purpose),
-            "",
-            "If it was not you, ignore this email: the account stays inactive.",
-        ]
-    return "Someone tried to register with your address", [
-        hello,
-        "",
-        "Someone tried to create an account with this email address, which the shop",
-        "already knows. If it was you, log in, or choose a new password if you forgot it:",
-        "",
-        f"Log in: {base}/login",
-        f"Reset your password: {base}/password-reset",
-        "",
-        "If the shop keeps your customer record but you never had a login, ask the shop",
-        "for one. If it was not you, ignore this email: nothing was changed.",
-    ]
+        return "Confirm your email address", {
+            "hello": hello,
+            "before": [
+                "Thank you for registering. To activate your account, open this link "
+                f"within {hours} hours (it works once):"
+            ],
+            "links": [("Confirm your email address", resets.link(row.id, row.purpose))],
+            "after": ["If it was not you, ignore this email: the account stays inactive."],
+        }
+    return "Someone tried to register with your address", {
+        "hello": hello,
+        "before": [
+            "Someone tried to create an account with this email address, which the shop "
+            "already knows. If it was you, log in, or choose a new password if you forgot it:"
+        ],
+        "links": [("Log in", f"{base}/login"), ("Reset your password", f"{base}/password-reset")],
+        "after": [
+            "If the shop keeps your customer record but you never had a login, ask the shop "
+            "for one. If it was not you, ignore this email: nothing was changed."
+        ],
+    }
 
 
 def notify_account_email(*, token_id: uuid.UUID) -> str:
@@ -363,7 +384,7 @@ def notify_account_email(*, token_id: uuid.UUID) -> str:
         if recipient is None:
             return "skipped"
         key = f"{row.purpose}:{row.id}"
-        subject, lines = _account_message(row, user)
+        subject, shows = _account_message(row, user)
         session.execute(
             insert_or_ignore(Notification)
             .values(
@@ -388,14 +409,14 @@ def notify_account_email(*, token_id: uuid.UUID) -> str:
             notification.sent_at = utcnow()
             return "already sent"
         notification.last_attempt_at = utcnow()  # the row stays locked while it is sent
-        message = EmailMessage()
-        message["From"] = current_app.config["OMS_MAIL_FROM"]
-        message["To"] = recipient
-        message["Subject"] = subject
-        message["X-OMS-Key"] = key
-        # 8bit, not quoted-printable: the link stays whole in the raw text too (an .eml file
-        # of the embedded default read without a mail client)
-        message.set_content("\n".join(lines), cte="8bit")
+        message = mailer.compose(
+            to=recipient,
+            subject=subject,
+            key=key,
+            message_id=str(notification.id),
+            template="account",
+            **shows,
+        )
         notification.attempts += 1
         failure = None
         try:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from oms.db import CreatedAt, Timestamps, UUIDPrimaryKey, str_enum
 from oms.orm import Model
+from oms.webhooks import signing
 from oms.webhooks.enums import AttemptOutcome, DeliveryState
 
 BigId = sa.BigInteger().with_variant(sa.Integer, "sqlite")
@@ -17,9 +18,11 @@ BigId = sa.BigInteger().with_variant(sa.Integer, "sqlite")
 
 class WebhookEndpoint(UUIDPrimaryKey, Timestamps, Model):
     """A receiver URL and the event types it wants. ``secret`` signs every delivery (it is
-    shown once, on create and rotation). ``failing_since`` is the first failed attempt since
-    the last success; an endpoint failing for OMS_WEBHOOKS_DISABLE_AFTER_SECONDS is switched
-    off (``active`` false, ``disabled_at`` and ``disabled_reason`` set)."""
+    shown once, on create and rotation); it is stored encrypted (``secret_encrypted``, see
+    :mod:`oms.webhooks.signing`), so a database dump does not hand it out. ``failing_since``
+    is the first failed attempt since the last success; an endpoint failing for
+    OMS_WEBHOOKS_DISABLE_AFTER_SECONDS is switched off (``active`` false, ``disabled_at`` and
+    ``disabled_reason`` set)."""
 
     __tablename__ = "webhook_endpoints"
 
@@ -27,10 +30,20 @@ class WebhookEndpoint(UUIDPrimaryKey, Timestamps, Model):
     description: Mapped[str | None] = mapped_column(sa.String(200))
     event_types: Mapped[list] = mapped_column(sa.JSON, nullable=False)
     active: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
-    secret: Mapped[str] = mapped_column(sa.String(100), nullable=False)
+    secret_encrypted: Mapped[str] = mapped_column(sa.Text, nullable=False)
     failing_since: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     disabled_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     disabled_reason: Mapped[str | None] = mapped_column(sa.Text)
+
+    @property
+    def secret(self) -> str:
+        """The plain secret (:class:`~oms.webhooks.signing.SecretUnreadable` when no
+        configured key decrypts it)."""
+        return signing.decrypt(self.secret_encrypted)
+
+    @secret.setter
+    def secret(self, value: str) -> None:
+        self.secret_encrypted = signing.encrypt(value)
 
 
 class WebhookDelivery(CreatedAt, Model):

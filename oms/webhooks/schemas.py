@@ -72,7 +72,12 @@ class EndpointSchema(ma.Schema):
 class EndpointWithSecretSchema(EndpointSchema):
     """An endpoint with its secret: only in the answer that made the secret."""
 
-    secret = ma.fields.String(metadata={"description": "Signs every delivery; shown once"})
+    secret = ma.fields.String(
+        metadata={
+            "description": "Signs every delivery (Standard Webhooks: `whsec_` and the base64 "
+            "of the key); shown once"
+        }
+    )
 
 
 class EndpointListQuerySchema(PageQuerySchema):

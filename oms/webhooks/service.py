@@ -121,6 +121,16 @@ def rotate_secret(*, endpoint_id: uuid.UUID) -> WebhookEndpoint:
     return endpoint
 
 
+def reencrypt_secrets() -> int:
+    """Encrypt every endpoint's secret again with the first key of
+    OMS_WEBHOOKS_ENCRYPTION_KEYS (run after putting a new key first); returns how many."""
+    with transaction() as session:
+        endpoints = session.scalars(sa.select(WebhookEndpoint).with_for_update()).all()
+        for endpoint in endpoints:
+            endpoint.secret_encrypted = signing.reencrypt(endpoint.secret_encrypted)
+    return len(endpoints)
+
+
 # --- fan-out -----------------------------------------------------------------------------
 
 
@@ -193,7 +203,7 @@ class Claim:
     attempt_id: int
     number: int
     url: str
-    secret: str
+    secret: str | None  # None: no configured key decrypts it
     event_id: str
     event_type: str
     body: bytes
@@ -245,40 +255,49 @@ def _claim(delivery_id: int) -> Claim | None:
         session.add(attempt)
         session.flush()
         body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
+        try:
+            secret: str | None = endpoint.secret
+        except signing.SecretUnreadable:
+            secret = None  # the attempt fails and is retried: an operator restores the key
         return Claim(
             delivery.id,
             attempt.id,
             delivery.attempts,
             endpoint.url,
-            endpoint.secret,
+            secret,
             delivery.event_id,
             delivery.event_type,
             body,
         )
 
 
-def headers_for(claim: Claim, timestamp: int) -> dict[str, str]:
-    """The headers of one attempt (see the README's Webhooks section)."""
+def headers_for(claim: Claim, secret: str, timestamp: int) -> dict[str, str]:
+    """The headers of one attempt (see the README's Webhooks section): the Standard Webhooks
+    three, and until the next release the deprecated ``X-OMS-Timestamp`` and
+    ``X-OMS-Signature``."""
     return {
         "Content-Type": "application/json",
         "User-Agent": "oms-webhooks/1",
+        "webhook-id": claim.event_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": signing.sign(secret, claim.event_id, timestamp, claim.body),
         "X-OMS-Event-Id": claim.event_id,
         "X-OMS-Event-Type": claim.event_type,
         "X-OMS-Delivery-Id": str(claim.delivery_id),
         "X-OMS-Timestamp": str(timestamp),
-        "X-OMS-Signature": signing.sign(claim.secret, timestamp, claim.body),
+        "X-OMS-Signature": signing.sign_legacy(secret, timestamp, claim.body),
     }
 
 
 def _post(claim: Claim) -> sender.Answer:
+    if claim.secret is None:
+        return sender.Answer(None, None, "The endpoint's secret cannot be decrypted.", 0)
     try:
         target = addresses.check(claim.url, allow_private=_setting("ALLOW_PRIVATE"))
     except WebhookURLRefused as refused:  # checked again: DNS may have changed since
         return sender.Answer(None, None, f"refused: {refused.message}", 0)
-    timestamp = int(utcnow().timestamp())
-    return sender.post(
-        target, claim.body, headers_for(claim, timestamp), timeout=_setting("TIMEOUT_SECONDS")
-    )
+    headers = headers_for(claim, claim.secret, int(utcnow().timestamp()))
+    return sender.post(target, claim.body, headers, timeout=_setting("TIMEOUT_SECONDS"))
 
 
 def _outcome(answer: sender.Answer, number: int) -> AttemptOutcome:

@@ -108,6 +108,9 @@ def _production(monkeypatch, public_url: str):
     monkeypatch.setenv("OMS_ENV", "production")
     for name in ("OMS_SECRET_KEY", "OMS_JWT_SECRET_KEY", "OMS_METRICS_TOKEN"):
         monkeypatch.setenv(name, "s" * 40)
+    monkeypatch.setenv(
+        "OMS_WEBHOOKS_ENCRYPTION_KEYS", "dGVzdC13ZWJob29rLWtleS0wMTIzNDU2Nzg5YWJjZGU="
+    )
     monkeypatch.setenv("OMS_PUBLIC_URL", public_url)
 
 

@@ -27,15 +27,63 @@ def test_production_names_the_one_missing_secret(monkeypatch):
     assert "OMS_SECRET_KEY," not in str(info.value)
 
 
-def test_production_with_secrets_uses_them(monkeypatch):
+ENCRYPTION_KEY = "yV4gVkD3CkYhSIMQj1HvKqCkU9bNu5uOtd1c3jyXOvg="  # a Fernet key
+
+
+def _production(monkeypatch):
     monkeypatch.setenv("OMS_ENV", "production")
     monkeypatch.setenv("OMS_SECRET_KEY", "a" * 40)
     monkeypatch.setenv("OMS_JWT_SECRET_KEY", "b" * 40)
     monkeypatch.setenv("OMS_METRICS_TOKEN", "c" * 40)
+    monkeypatch.setenv("OMS_WEBHOOKS_ENCRYPTION_KEYS", ENCRYPTION_KEY)
+    monkeypatch.setenv("OMS_PUBLIC_URL", "https://shop.example.com/")
+
+
+def test_production_with_secrets_uses_them(monkeypatch):
+    _production(monkeypatch)
     config = load_config()
     assert config["SECRET_KEY"] == "a" * 40
     assert config["JWT_SECRET_KEY"] == "b" * 40
     assert config["JWT_COOKIE_SECURE"] is True
+    assert config["OMS_PUBLIC_URL"] == "https://shop.example.com"
+    assert config["OMS_WEBHOOKS_ENCRYPTION_KEYS"] == [ENCRYPTION_KEY]
+
+
+@pytest.mark.parametrize("name", ["OMS_PUBLIC_URL", "OMS_WEBHOOKS_ENCRYPTION_KEYS"])
+def test_production_refuses_to_start_without_the_public_url_or_the_encryption_key(
+    monkeypatch, name
+):
+    """Links in emails would point at a development address; webhook secrets would be
+    encrypted with a key derived from another secret."""
+    _production(monkeypatch)
+    monkeypatch.delenv(name)
+    with pytest.raises(ConfigurationError) as info:
+        create_app()
+    assert name in str(info.value)
+
+
+def test_encryption_keys_are_checked_and_rotate(monkeypatch):
+    from cryptography.fernet import Fernet
+
+    monkeypatch.setenv("OMS_WEBHOOKS_ENCRYPTION_KEYS", "not-a-key")
+    with pytest.raises(ConfigurationError, match="OMS_WEBHOOKS_ENCRYPTION_KEYS"):
+        load_config()
+    newer = Fernet.generate_key().decode()
+    monkeypatch.setenv("OMS_WEBHOOKS_ENCRYPTION_KEYS", f"{newer}, {ENCRYPTION_KEY}")
+    assert load_config()["OMS_WEBHOOKS_ENCRYPTION_KEYS"] == [newer, ENCRYPTION_KEY]
+
+
+def test_development_derives_the_encryption_key_from_the_secret_key(monkeypatch, tmp_path):
+    from cryptography.fernet import Fernet
+
+    monkeypatch.setenv("OMS_ENV", "development")
+    monkeypatch.delenv("OMS_WEBHOOKS_ENCRYPTION_KEYS", raising=False)
+    monkeypatch.setenv("OMS_SECRET_KEY", "d" * 40)
+    (key,) = load_config()["OMS_WEBHOOKS_ENCRYPTION_KEYS"]
+    assert load_config()["OMS_WEBHOOKS_ENCRYPTION_KEYS"] == [key]  # the same every start
+    Fernet(key)
+    monkeypatch.setenv("OMS_SECRET_KEY", "e" * 40)
+    assert load_config()["OMS_WEBHOOKS_ENCRYPTION_KEYS"] != [key]
 
 
 def test_development_generates_and_keeps_secrets(monkeypatch, tmp_path):

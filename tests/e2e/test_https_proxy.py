@@ -46,6 +46,7 @@ def site(app, worker, tmp_path_factory):
         OMS_SECRET_KEY="s" * 40,
         OMS_JWT_SECRET_KEY="j" * 40,
         OMS_METRICS_TOKEN="m" * 40,
+        OMS_WEBHOOKS_ENCRYPTION_KEYS="dGVzdC13ZWJob29rLWtleS0wMTIzNDU2Nzg5YWJjZGU=",
         OMS_PUBLIC_URL=f"https://{HOST}:{https_port}",
         OMS_PROXY_HOPS="1",
         OMS_WEB_WORKERS="1",

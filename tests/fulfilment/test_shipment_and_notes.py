@@ -10,6 +10,7 @@ from oms.auth.enums import UserRole
 from oms.config import ConfigurationError, load_config
 from oms.orders.enums import OrderStatus
 from tests.factories import make_order, make_product, make_user
+from tests.mail import text_of
 from tests.notifications.test_notifications import smtp  # noqa: F401  (the fixture)
 
 
@@ -51,7 +52,7 @@ def test_shipping_records_carrier_tracking_and_its_link(client, tokens, picked, 
     assert event["tracking_url"] == body["tracking_url"]
     # and the customer's shipped email
     shipped = [m for m in smtp.messages if "has shipped" in m["Subject"]]
-    content = shipped[0].get_content()
+    content = text_of(shipped[0])
     assert "Carrier: UPS" in content and "Tracking number: 1Z 99/9" in content
     assert body["tracking_url"] in content
 

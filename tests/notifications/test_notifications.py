@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import email
 import email.policy
+import email.utils
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 
 from oms.auth.enums import UserRole
+from oms.db import utcnow
 from oms.extensions import db
 from oms.notifications import service
 from oms.notifications.models import Notification
@@ -19,33 +20,18 @@ from oms.orders import actions as orders
 from oms.orders.enums import OrderStatus
 from oms.orders.models import Order
 from tests.factories import ADDRESS, make_order, make_product, make_user
+from tests.mail import SmtpServer, html_of, link_token, text_of
 from tests.processes import free_port
-
-
-class Inbox:
-    """aiosmtpd handler that keeps every message it receives."""
-
-    def __init__(self):
-        self.messages: list[email.message.EmailMessage] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(
-            email.message_from_bytes(envelope.content, policy=email.policy.default)
-        )
-        return "250 OK"
 
 
 @pytest.fixture
 def smtp(app):
     """A real SMTP server on localhost; the app sends to it for the test's duration."""
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    app.config["OMS_SMTP_URL"] = f"smtp://127.0.0.1:{port}"
-    yield inbox
+    server = SmtpServer().start()
+    app.config["OMS_SMTP_URL"] = server.url
+    yield server
     app.config["OMS_SMTP_URL"] = None
-    controller.stop()
+    server.stop()
 
 
 def test_each_status_change_mails_the_customer_once(app_ctx, smtp):
@@ -58,7 +44,7 @@ def test_each_status_change_mails_the_customer_once(app_ctx, smtp):
         f"Your order {order.number} has shipped",
     ]
     assert all(m["To"] == customer.email for m in smtp.messages)
-    assert "2 x Ceramic mug" in smtp.messages[0].get_content()
+    assert "2 x Ceramic mug" in text_of(smtp.messages[0])
     # the task running again (redelivery) sends nothing more
     assert (
         service.notify_order_status(order_id=order.id, status=OrderStatus.SHIPPED) == "already sent"
@@ -73,7 +59,67 @@ def test_rejection_mail_gives_the_reason(app_ctx, smtp):
     order = order_in(OrderStatus.REJECTED, customer, make_product(name="Burr grinder", stock=3), 2)
     [message] = smtp.messages
     assert message["Subject"] == f"We could not accept your order {order.number}"
-    assert "Not enough stock for Burr grinder" in message.get_content()
+    assert "Not enough stock for Burr grinder" in text_of(message)
+
+
+def _parts(message) -> tuple[str, str]:
+    assert message.get_content_type() == "multipart/alternative"
+    return text_of(message), html_of(message)
+
+
+def test_an_email_has_date_message_id_text_html_and_the_orders_link(app, app_ctx, smtp):
+    app.config["OMS_PUBLIC_URL"] = "https://shop.example.com"
+    try:
+        customer = make_user(UserRole.CUSTOMER)
+        order = make_order(customer, [(make_product(name="Mug <b>bold</b>", stock=5), 2)])
+    finally:
+        app.config["OMS_PUBLIC_URL"] = "http://127.0.0.1:5000"
+    [message] = smtp.messages
+    sent_at = email.utils.parsedate_to_datetime(message["Date"])
+    assert abs((utcnow() - sent_at).total_seconds()) < 60
+    (row,) = db.session.scalars(sa.select(Notification)).all()
+    assert message["Message-ID"] == f"<{row.id}@example.com>"  # OMS_MAIL_FROM's domain
+    text, html = _parts(message)
+    link = f"https://shop.example.com/customer/orders/{order.id}"
+    assert f"View your order: {link}" in text and "2 x Mug <b>bold</b>" in text
+    assert f'<a href="{link}"' in html and "Mug &lt;b&gt;bold&lt;/b&gt;" in html
+    assert "<b>bold</b>" not in html
+    assert text.rstrip().endswith("Thank you for your order.")
+    # a second attempt at the same message carries the same Message-ID
+    _strand(f"order-status:{order.id}:placed", minutes_ago=30)
+    assert service.resend_unsent(older_than=timedelta(minutes=10)) == 1
+    assert smtp.messages[1]["Message-ID"] == message["Message-ID"]
+
+
+def test_a_cancellation_email_gives_the_reason_and_no_thanks(app_ctx, smtp):
+    from tests.orders.helpers import order_in
+
+    customer = make_user(UserRole.CUSTOMER)
+    order = order_in(OrderStatus.CANCELLED, customer, make_product(stock=3), 1)
+    [cancelled] = [m for m in smtp.messages if "cancelled" in m["Subject"]]
+    text, html = _parts(cancelled)
+    assert "Thank you for your order" not in text and "Thank you for your order" not in html
+    assert text.rstrip().endswith("Nothing will be sent for this order.")
+    assert f"/customer/orders/{order.id}" in text
+
+
+def test_an_account_email_has_both_parts_and_the_link(app_ctx, client, smtp):
+    response = client.post(
+        "/api/v1/auth/register",
+        json={
+            "email": "parts@example.test",
+            "password": "long-enough-1",
+            "first_name": "Pia",
+            "last_name": "Parts",
+        },
+    )
+    assert response.status_code == 202, response.get_json()
+    [message] = smtp.messages
+    assert message["Date"] and message["Message-ID"].endswith("@example.com>")
+    text, html = _parts(message)
+    token = link_token(message, "/register/confirm")
+    link = f"http://127.0.0.1:5000/register/confirm#token={token}"
+    assert link in text and f'href="{link}"' in html and "Hello Pia," in text
 
 
 def test_a_failing_mail_server_never_blocks_or_rolls_back_an_order(app, app_ctx):

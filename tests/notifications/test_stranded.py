@@ -3,6 +3,7 @@ without persistence) is found again by the beat sweep and sent, once."""
 
 from __future__ import annotations
 
+import email.policy
 import socket
 import threading
 from email import message_from_bytes
@@ -20,6 +21,7 @@ from oms.orders.models import Order
 from tests.conftest import TEST_DATABASE_URL, TEST_REDIS_URL, make_test_config
 from tests.factories import make_product, make_user
 from tests.integration.conftest import submit_orders
+from tests.mail import text_of
 from tests.processes import PrivateRedis, stack_env, start_beat, start_worker, wait_for
 
 pytestmark = pytest.mark.slow
@@ -88,7 +90,10 @@ def _notification(key: str) -> Notification | None:
 def _mails(folder, key: str) -> list:
     if not folder.exists():
         return []
-    found = [message_from_bytes(p.read_bytes()) for p in sorted(folder.glob("*.eml"))]
+    found = [
+        message_from_bytes(p.read_bytes(), policy=email.policy.default)
+        for p in sorted(folder.glob("*.eml"))
+    ]
     return [m for m in found if m["X-OMS-Key"] == key]
 
 
@@ -163,4 +168,4 @@ def test_a_notification_lost_with_redis_restarted_empty_is_sent_once(app_ctx, br
         worker.stop()
     assert _notification(key).attempts == 1
     mails = _mails(mail_dir, key)
-    assert len(mails) == 1 and "customer called" in mails[0].get_payload()
+    assert len(mails) == 1 and "customer called" in text_of(mails[0])

@@ -82,6 +82,7 @@ def test_the_wheel_installed_alone_migrates_and_serves_pages_static_files_and_th
         "OMS_SECRET_KEY": "s" * 40,
         "OMS_JWT_SECRET_KEY": "j" * 40,
         "OMS_METRICS_TOKEN": "m" * 40,
+        "OMS_WEBHOOKS_ENCRYPTION_KEYS": "dGVzdC13ZWJob29rLWtleS0wMTIzNDU2Nzg5YWJjZGU=",
         "OMS_PUBLIC_URL": "http://127.0.0.1",
         "OMS_DATABASE_URL": _fresh_database("wheel"),
         "OMS_MAIL_DIR": str(place / "mail"),
@@ -307,6 +308,7 @@ def test_the_dockerfile_builds_and_serves_when_its_steps_run_here(tmp_path):
         "OMS_SECRET_KEY": "s" * 40,
         "OMS_JWT_SECRET_KEY": "j" * 40,
         "OMS_METRICS_TOKEN": "m" * 40,
+        "OMS_WEBHOOKS_ENCRYPTION_KEYS": "dGVzdC13ZWJob29rLWtleS0wMTIzNDU2Nzg5YWJjZGU=",
         "OMS_PUBLIC_URL": "http://127.0.0.1",
         "OMS_DATABASE_URL": _fresh_database("image"),
         "OMS_MAIL_DIR": str(tmp_path / "mail"),
@@ -360,6 +362,7 @@ FILLED = {
     "OMS_SECRET_KEY": "s" * 40,
     "OMS_JWT_SECRET_KEY": "j" * 40,
     "OMS_METRICS_TOKEN": "m" * 40,
+    "OMS_WEBHOOKS_ENCRYPTION_KEYS": "A" * 43 + "=",
     "FLOWER_BASIC_AUTH": "ops:flower-pass",
     "OMS_SMTP_URL": "smtp://mailer:secret@mail.example.com:587",
 }
@@ -414,7 +417,14 @@ def test_compose_takes_its_settings_from_the_env_file(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "name", ["POSTGRES_PASSWORD", "OMS_SECRET_KEY", "OMS_METRICS_TOKEN", "OMS_PUBLIC_URL"]
+    "name",
+    [
+        "POSTGRES_PASSWORD",
+        "OMS_SECRET_KEY",
+        "OMS_METRICS_TOKEN",
+        "OMS_WEBHOOKS_ENCRYPTION_KEYS",
+        "OMS_PUBLIC_URL",
+    ],
 )
 def test_compose_names_a_missing_required_setting(tmp_path, name):
     example = _filled_example()
@@ -458,7 +468,13 @@ def test_compose_restarts_every_server_publishes_only_the_proxy_and_keeps_backup
 def test_the_env_example_names_every_setting_production_requires():
     example = (ROOT / ".env.example").read_text()
     names = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", example, re.M))
-    required = {"OMS_SECRET_KEY", "OMS_JWT_SECRET_KEY", "OMS_METRICS_TOKEN", "OMS_PUBLIC_URL"}
+    required = {
+        "OMS_SECRET_KEY",
+        "OMS_JWT_SECRET_KEY",
+        "OMS_METRICS_TOKEN",
+        "OMS_WEBHOOKS_ENCRYPTION_KEYS",
+        "OMS_PUBLIC_URL",
+    }
     assert required | {"OMS_SMTP_URL", "POSTGRES_PASSWORD", "FLOWER_BASIC_AUTH"} <= names
     # every OMS_* it names is a documented setting
     readme = (ROOT / "README.md").read_text()

@@ -50,6 +50,11 @@ CLEAN_PATH = "/usr/local/bin:/usr/bin:/bin"
 STACK_DATABASE = "oms_test_stack"
 
 
+def _mailed(mail_dir, text: str) -> bool:
+    """Whether an .eml file in ``mail_dir`` holds ``text``."""
+    return any(text in path.read_text(errors="replace") for path in mail_dir.glob("*.eml"))
+
+
 def _fresh_stack_database() -> str:
     """A plain ``postgresql://`` URL (the form libpq tools give) of a database that does not
     exist yet: ``make stack`` must create, migrate and fill it."""
@@ -124,6 +129,9 @@ def test_make_stack_runs_an_order_through_web_worker_beat_and_flower(tmp_path):
             30,
         ), stack.log()[-3000:]
         assert "inventory.reserve_order" in stack.log()  # the worker process did it
+        # the worker's email links to the order at the port `make stack` serves on
+        order_link = f"{base}/customer/orders/{order['id']}"
+        assert wait_for(lambda: _mailed(tmp_path / "mail", order_link), 30), stack.log()[-3000:]
         assert wait_for(
             lambda: listener.of("order.status_changed", order_id=order["id"], new_status="placed"),
             30,

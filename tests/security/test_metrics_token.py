@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from cryptography.fernet import Fernet
 
 from oms.config import ConfigurationError, load_config
 
@@ -17,6 +18,8 @@ def _production(monkeypatch):
     monkeypatch.setenv("OMS_ENV", "production")
     monkeypatch.setenv("OMS_SECRET_KEY", "a" * 40)
     monkeypatch.setenv("OMS_JWT_SECRET_KEY", "b" * 40)
+    monkeypatch.setenv("OMS_WEBHOOKS_ENCRYPTION_KEYS", Fernet.generate_key().decode())
+    monkeypatch.setenv("OMS_PUBLIC_URL", "https://shop.example.com")
 
 
 def test_production_refuses_to_start_without_a_metrics_token(monkeypatch):

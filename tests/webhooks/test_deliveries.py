@@ -76,6 +76,7 @@ def test_signed_delivery_with_headers_and_the_catalogue_payload(client, admin, e
     assert headers["X-OMS-Event-Id"] == body["id"]
     assert headers["X-OMS-Event-Type"] == "order.created"
     assert headers["X-OMS-Timestamp"].isdigit() and headers["X-OMS-Signature"].startswith("v1=")
+    assert created["legacy_valid"] and placed["legacy_valid"]  # the deprecated pair, one release
     assert placed["body"]["new_status"] == "placed"
     log = _log(client, admin, hook["id"])
     assert [d["event_type"] for d in log] == ["order.status_changed", "order.created"]
@@ -83,6 +84,57 @@ def test_signed_delivery_with_headers_and_the_catalogue_payload(client, admin, e
     assert attempt["status_code"] == 200 and attempt["outcome"] == "delivered"
     assert attempt["response_excerpt"] == "ok" and attempt["duration_ms"] >= 0
     assert log[1]["state"] == "delivered" and log[1]["payload"] == body
+
+
+def test_the_standardwebhooks_package_verifies_a_real_delivery(client, admin, endpoint, receiver):
+    """The receiver verifies with ``standardwebhooks.Webhook(secret).verify``: the secret as
+    the API showed it, the body and headers as they came over the wire."""
+    hook = endpoint("order.created")
+    assert hook["secret"].startswith("whsec_")
+    _order()
+    (request,) = receiver.requests()
+    assert request["valid"] is True and request["status"] == 200
+    headers = request["headers"]
+    assert headers["webhook-id"] == request["body"]["id"] == headers["X-OMS-Event-Id"]
+    assert headers["webhook-timestamp"] == headers["X-OMS-Timestamp"]
+    assert headers["webhook-signature"].startswith("v1,")
+    # signed with another secret: the package refuses it
+    assert client.post(f"{BASE}/{hook['id']}/rotate-secret", headers=admin).status_code == 200
+    _order()
+    assert receiver.requests()[-1]["valid"] is False
+
+
+def test_secrets_are_stored_encrypted_and_the_key_rotates(
+    app, client, admin, endpoint, receiver, runner, monkeypatch
+):
+    from cryptography.fernet import Fernet
+
+    hook = endpoint("order.created")
+    stored = db.session.execute(sa.text("SELECT * FROM webhook_endpoints")).one()._asdict()
+    assert hook["secret"] not in str(stored) and hook["secret"][6:20] not in str(stored)
+    old_keys = app.config["OMS_WEBHOOKS_ENCRYPTION_KEYS"]
+    decrypted = Fernet(old_keys[0]).decrypt(stored["secret_encrypted"].encode()).decode()
+    assert decrypted == hook["secret"]
+    # a new key first, the old one still read; re-encrypting moves every secret to the new one
+    new_key = Fernet.generate_key().decode()
+    monkeypatch.setitem(app.config, "OMS_WEBHOOKS_ENCRYPTION_KEYS", [new_key, *old_keys])
+    result = runner.invoke(args=["webhooks", "reencrypt-secrets"])
+    assert result.exit_code == 0 and "1 webhook secret(s)" in result.output, result.output
+    other = Fernet.generate_key().decode()  # no key that reads them: refused, nothing changed
+    monkeypatch.setitem(app.config, "OMS_WEBHOOKS_ENCRYPTION_KEYS", [other])
+    result = runner.invoke(args=["webhooks", "reencrypt-secrets"])
+    assert result.exit_code == 1 and "no key of OMS_WEBHOOKS_ENCRYPTION_KEYS" in result.output
+    monkeypatch.setitem(app.config, "OMS_WEBHOOKS_ENCRYPTION_KEYS", [new_key])
+    db.session.remove()
+    _order()
+    assert receiver.requests()[-1]["valid"] is True
+    # without a key that decrypts it, nothing is sent: the attempt fails and is retried
+    monkeypatch.setitem(app.config, "OMS_WEBHOOKS_ENCRYPTION_KEYS", old_keys)
+    db.session.remove()
+    _order()
+    assert len(receiver.requests()) == 1
+    (latest, _) = _log(client, admin, hook["id"])
+    assert latest["state"] == "pending" and "cannot be decrypted" in latest["last_error"]
 
 
 def test_a_rotated_secret_signs_from_then_on(client, admin, endpoint, receiver):
