@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from typing import TYPE_CHECKING
 
-from oms.config import instance_dir, load_config
+if TYPE_CHECKING:
+    from flask import Flask
+
+# Nothing is imported here at module level: the gunicorn masters import oms.logging and
+# oms.gunicorn before they fork, and must load no application module (nor prometheus_client,
+# which reads PROMETHEUS_MULTIPROC_DIR once, when it is imported).
 
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the application; ``config`` overrides what the environment says (tests use it)."""
+    from flask import Flask
+
+    from oms.config import instance_dir, load_config
+
     app = Flask(
         __name__,
         instance_path=str(instance_dir()),
@@ -43,10 +52,12 @@ def configure_proxy(app: Flask) -> None:
 
 
 def configure_logger(app: Flask) -> None:
-    """JSON log lines at ``OMS_LOG_LEVEL``."""
-    from oms.logging import configure_logging
+    """Log lines as ``OMS_LOG_FORMAT`` says, the ``oms`` ones at ``OMS_LOG_LEVEL``; unhandled
+    errors to the error tracker when ``OMS_SENTRY_DSN`` is set."""
+    from oms.logging import configure_error_tracker, configure_logging
 
-    configure_logging(app.config["OMS_LOG_LEVEL"])
+    configure_logging(app.config["OMS_LOG_LEVEL"], app.config["OMS_LOG_FORMAT"])
+    configure_error_tracker(app.config["OMS_SENTRY_DSN"], environment=app.config["OMS_ENV"])
 
 
 def register_extensions(app: Flask) -> None:
