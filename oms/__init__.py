@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from logging import getLogger  # (not `import logging`: oms.logging, once imported, is that name)
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -91,6 +92,11 @@ def init_socketio(app: Flask, socketio) -> None:
     # Flask-SocketIO keeps the previous app's options; each app decides its own (several
     # apps live in one test process).
     socketio.server_options.pop("client_manager", None)
+    # loggers of their own, not True/False (with those they add a plain-text handler), at the
+    # level they keep when not asked to log
+    server_logger, engine_logger = getLogger("socketio.server"), getLogger("engineio.server")
+    server_logger.setLevel("ERROR")
+    engine_logger.setLevel("ERROR")
     socketio.init_app(
         None if mode == "separate" else app,  # no app: a write-only Redis manager
         message_queue=app.config["OMS_REDIS_URL"],
@@ -99,6 +105,8 @@ def init_socketio(app: Flask, socketio) -> None:
         transports=["websocket"] if mode == "server" else None,
         # None: the page must come from the address it connects to
         cors_allowed_origins=_socket_origins(app) if mode == "server" else None,
+        logger=server_logger,
+        engineio_logger=engine_logger,
     )
 
 

@@ -85,7 +85,7 @@ def celery_init_app(app: Flask) -> Celery:
     celery_app.config_from_object(celery_config)
     celery_app.conf.update(app.config["CELERY"])
     celery_app.set_default()
-    register_celery_logging(celery_app)
+    register_celery_logging()
     celery_app.loader.import_default_modules()  # register the tasks in this process too
     app.extensions["celery"] = celery_app
     return celery_app

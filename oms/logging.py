@@ -32,7 +32,6 @@ from typing import TYPE_CHECKING, Any
 from pythonjsonlogger.json import JsonFormatter as _LibraryJsonFormatter
 
 if TYPE_CHECKING:
-    from celery import Celery
     from flask import Flask
 
 FORMATS = ("json", "text")
@@ -154,12 +153,35 @@ def gunicorn_logconfig(fmt: str | None) -> dict:
 
 def _celery_setup_logging(loglevel=None, **_kwargs) -> None:
     """Celery's ``setup_logging``: with a receiver, Celery adds no handler (and redirects no
-    output) of its own; the root handler is the app's, at the level given to Celery."""
+    output) of its own; the root handler is the app's, at the level given to Celery. The pool's
+    logger (billiard's) does not propagate: it gets the same handler, or Python's last resort
+    would print its lines as plain text."""
+    from celery.utils.log import get_multiprocessing_logger
+
     root = logging.getLogger()
-    if not any(h.get_name() == HANDLER for h in root.handlers):
-        root.addHandler(_handler("json"))
+    handlers = [h for h in root.handlers if h.get_name() == HANDLER]
+    if not handlers:
+        handlers = [_handler("json")]
+        root.addHandler(handlers[0])
     if loglevel:
         root.setLevel(loglevel)
+    pool = get_multiprocessing_logger()
+    if pool is not None and handlers[0] not in pool.handlers:
+        pool.addHandler(handlers[0])
+
+
+def _quiet_shutdown(sender=None, **_kwargs) -> None:
+    """``worker_ready``: Celery's SIGTERM handler writes "worker: Warm shutdown" straight to
+    stdout; installed again without that line (:func:`_log_shutdown` logs it instead)."""
+    from celery.apps.worker import install_worker_term_handler
+
+    install_worker_term_handler(sender.controller, verbose=False)
+
+
+def _log_shutdown(sig=None, how=None, **_kwargs) -> None:
+    logging.getLogger("oms.worker").info(
+        "worker shutting down", extra={"signal": sig, "how": how}
+    )
 
 
 def _add_request_id(headers=None, **_kwargs) -> None:
@@ -184,7 +206,7 @@ def _task_finished(task_id=None, **_kwargs) -> None:
         _context.reset(token)
 
 
-def register_celery_logging(celery_app: Celery) -> None:
+def register_celery_logging() -> None:
     """Hook the logging above into Celery's signals (once per process)."""
     from celery import signals
 
@@ -192,6 +214,8 @@ def register_celery_logging(celery_app: Celery) -> None:
     signals.before_task_publish.connect(_add_request_id, weak=False, dispatch_uid="oms-rid")
     signals.task_prerun.connect(_task_started, weak=False, dispatch_uid="oms-task-started")
     signals.task_postrun.connect(_task_finished, weak=False, dispatch_uid="oms-task-finished")
+    signals.worker_ready.connect(_quiet_shutdown, weak=False, dispatch_uid="oms-quiet-shutdown")
+    signals.worker_shutting_down.connect(_log_shutdown, weak=False, dispatch_uid="oms-shutdown")
 
 
 # --- Requests ---------------------------------------------------------------------------------
