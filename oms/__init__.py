@@ -53,11 +53,13 @@ def configure_proxy(app: Flask) -> None:
 
 
 def configure_logger(app: Flask) -> None:
-    """Log lines as ``OMS_LOG_FORMAT`` says, the ``oms`` ones at ``OMS_LOG_LEVEL``; unhandled
-    errors to the error tracker when ``OMS_SENTRY_DSN`` is set."""
-    from oms.logging import configure_error_tracker, configure_logging
+    """Log lines as ``OMS_LOG_FORMAT`` says, the ``oms`` ones at ``OMS_LOG_LEVEL``, Celery's
+    too (and the request id in task headers); unhandled errors to the error tracker when
+    ``OMS_SENTRY_DSN`` is set."""
+    from oms.logging import configure_error_tracker, configure_logging, register_celery_logging
 
     configure_logging(app.config["OMS_LOG_LEVEL"], app.config["OMS_LOG_FORMAT"])
+    register_celery_logging()
     configure_error_tracker(app.config["OMS_SENTRY_DSN"], environment=app.config["OMS_ENV"])
 
 

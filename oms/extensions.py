@@ -72,7 +72,6 @@ def celery_init_app(app: Flask) -> Celery:
     ``app.config["CELERY"]`` (``oms.config``, tests override it).
     """
     import celery_config
-    from oms.logging import register_celery_logging
 
     class FlaskTask(Task):
         _oms_flask_app = app  # for signal handlers that need an app context (metrics)
@@ -85,7 +84,6 @@ def celery_init_app(app: Flask) -> Celery:
     celery_app.config_from_object(celery_config)
     celery_app.conf.update(app.config["CELERY"])
     celery_app.set_default()
-    register_celery_logging()
     celery_app.loader.import_default_modules()  # register the tasks in this process too
     app.extensions["celery"] = celery_app
     return celery_app

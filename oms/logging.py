@@ -77,7 +77,7 @@ class JsonFormatter(_LibraryJsonFormatter):
             },
         )
 
-    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         """RFC 3339 in UTC with milliseconds."""
         return datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
 
@@ -179,9 +179,7 @@ def _quiet_shutdown(sender=None, **_kwargs) -> None:
 
 
 def _log_shutdown(sig=None, how=None, **_kwargs) -> None:
-    logging.getLogger("oms.worker").info(
-        "worker shutting down", extra={"signal": sig, "how": how}
-    )
+    logging.getLogger("oms.worker").info("worker shutting down", extra={"signal": sig, "how": how})
 
 
 def _add_request_id(headers=None, **_kwargs) -> None:
@@ -283,6 +281,7 @@ def configure_error_tracker(dsn: str | None, *, environment: str) -> None:
     sentry_sdk.init(
         dsn=dsn,
         environment=environment,
-        send_default_pii=False,
+        send_default_pii=False,  # no cookies, user addresses or client IPs
+        max_request_body_size="never",  # bodies hold addresses and passwords
         integrations=[FlaskIntegration(), CeleryIntegration()],
     )

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hmac
 import os
 import time
+from collections.abc import Callable
 
 import sqlalchemy as sa
 from celery import signals
@@ -118,6 +119,10 @@ def _gunicorn_pids() -> list[int]:
     return [master, *workers]
 
 
+def _constant(pid: int) -> Callable[[], int]:
+    return lambda: pid
+
+
 class _ProcessesCollector:
     """prometheus_client's process metrics for each process serving this port, by ``pid``
     (its own collector reads one process and knows no label)."""
@@ -125,7 +130,7 @@ class _ProcessesCollector:
     def collect(self):
         families: dict[str, Metric] = {}
         for pid in _gunicorn_pids():
-            for family in ProcessCollector(pid=lambda pid=pid: pid, registry=None).collect():
+            for family in ProcessCollector(pid=_constant(pid), registry=None).collect():
                 merged = families.setdefault(
                     family.name, Metric(family.name, family.documentation, family.type)
                 )

@@ -28,7 +28,7 @@ class EnvelopeReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 (http.server's name)
+            def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if self.headers.get("Content-Encoding") == "gzip":
                     body = gzip.decompress(body)
@@ -93,7 +93,16 @@ def test_unhandled_errors_of_a_request_and_a_task_reach_the_error_tracker(app_ct
         tmp_path / "web.log",
     )
     worker = Process(
-        [str(BIN / "celery"), "-A", "tests.ops.error_app:celery", "worker", "-P", "solo", "-l", "INFO"],
+        [
+            str(BIN / "celery"),
+            "-A",
+            "tests.ops.error_app:celery",
+            "worker",
+            "-P",
+            "solo",
+            "-l",
+            "INFO",
+        ],
         env,
         tmp_path / "worker.log",
     )
@@ -109,6 +118,7 @@ def test_unhandled_errors_of_a_request_and_a_task_reach_the_error_tracker(app_ct
         assert wait_for(
             lambda: ("RuntimeError", "a task failed on purpose") in receiver.errors(), 30
         ), (receiver.events, worker.log())
+
         # the task's failure line carries the id of the request that queued it
         def failure_lines() -> list[dict]:
             lines = worker.log().splitlines()
