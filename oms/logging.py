@@ -159,15 +159,12 @@ def _celery_setup_logging(loglevel=None, **_kwargs) -> None:
     from celery.utils.log import get_multiprocessing_logger
 
     root = logging.getLogger()
-    handlers = [h for h in root.handlers if h.get_name() == HANDLER]
-    if not handlers:
-        handlers = [_handler("json")]
-        root.addHandler(handlers[0])
     if loglevel:
         root.setLevel(loglevel)
+    handler = next(h for h in root.handlers if h.get_name() == HANDLER)  # create_app's
     pool = get_multiprocessing_logger()
-    if pool is not None and handlers[0] not in pool.handlers:
-        pool.addHandler(handlers[0])
+    if pool is not None and handler not in pool.handlers:
+        pool.addHandler(handler)
 
 
 def _quiet_shutdown(sender=None, **_kwargs) -> None:
