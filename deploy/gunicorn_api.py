@@ -10,12 +10,21 @@ no dashboard ever takes an API thread.
 import faulthandler
 import os
 
+from oms import gunicorn as shared
+
+# First: prometheus_client reads it when a worker imports the app (see oms/gunicorn.py).
+shared.metrics_dir("api")
+
 worker_class = "gthread"
 workers = int(os.environ.get("OMS_WEB_WORKERS") or os.cpu_count() or 1)
 threads = int(os.environ.get("OMS_WEB_THREADS") or 16)
 forwarded_allow_ips = os.environ.get("OMS_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 limit_request_line = 8190
 graceful_timeout = 30
+logconfig_dict = shared.logconfig_dict()  # gunicorn's lines as JSON, like the app's
+on_starting = shared.on_starting
+child_exit = shared.child_exit
+on_exit = shared.on_exit
 # gunicorn's control socket has one default path per user ($XDG_RUNTIME_DIR or ~/.gunicorn):
 # every API and socket process of every deployment on the host would share it, and a
 # `gunicornc` command meant for one would reach whichever bound last. Off; signals suffice.

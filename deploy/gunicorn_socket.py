@@ -10,11 +10,20 @@ and every process hears every event through Redis.
 import faulthandler
 import os
 
+from oms import gunicorn as shared
+
+# First: prometheus_client reads it when a worker imports the app (see oms/gunicorn.py).
+shared.metrics_dir("socket")
+
 worker_class = "gevent"
 workers = int(os.environ.get("OMS_SOCKET_WORKERS") or 1)
 worker_connections = int(os.environ.get("OMS_SOCKET_CONNECTIONS") or 10000)
 forwarded_allow_ips = os.environ.get("OMS_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 graceful_timeout = 30
+logconfig_dict = shared.logconfig_dict()  # gunicorn's lines as JSON, like the app's
+on_starting = shared.on_starting
+child_exit = shared.child_exit
+on_exit = shared.on_exit
 control_socket_disable = True  # one path per user, shared by every deployment: see gunicorn_api.py
 
 

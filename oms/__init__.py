@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from logging import getLogger  # (not `import logging`: oms.logging, once imported, is that name)
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from flask import Flask
+if TYPE_CHECKING:
+    from flask import Flask
 
-from oms.config import instance_dir, load_config
+# Nothing of the app or Flask is imported here at module level: the gunicorn masters import
+# oms.logging and oms.gunicorn before they fork, and must load no application module (nor
+# prometheus_client, which reads PROMETHEUS_MULTIPROC_DIR once, when it is imported).
 
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the application; ``config`` overrides what the environment says (tests use it)."""
+    from flask import Flask
+
+    from oms.config import instance_dir, load_config
+
     app = Flask(
         __name__,
         instance_path=str(instance_dir()),
@@ -54,22 +63,24 @@ def configure_proxy(app: Flask) -> None:
 
 
 def configure_logger(app: Flask) -> None:
-    """JSON log lines at ``OMS_LOG_LEVEL``."""
-    from oms.logging import configure_logging
+    """Log lines as ``OMS_LOG_FORMAT`` says, the ``oms`` ones at ``OMS_LOG_LEVEL``, Celery's
+    too (and the request id in task headers); unhandled errors to the error tracker when
+    ``OMS_SENTRY_DSN`` is set."""
+    from oms.logging import configure_error_tracker, configure_logging, register_celery_logging
 
-    configure_logging(app.config["OMS_LOG_LEVEL"])
+    configure_logging(app.config["OMS_LOG_LEVEL"], app.config["OMS_LOG_FORMAT"])
+    register_celery_logging()
+    configure_error_tracker(app.config["OMS_SENTRY_DSN"], environment=app.config["OMS_ENV"])
 
 
 def warn_about_transport(app: Flask) -> None:
     """Say at start when production's public address is plain HTTP for a host browsers do not
     trust over HTTP: nobody could log in there (the login cookies are ``Secure``)."""
-    import logging
-
     from oms.config import plain_http_public_url
 
     warning = plain_http_public_url(app.config)
     if warning:
-        logging.getLogger("oms.config").warning(warning)
+        getLogger("oms.config").warning(warning)
 
 
 def register_extensions(app: Flask) -> None:
@@ -107,6 +118,11 @@ def init_socketio(app: Flask, socketio) -> None:
     # Flask-SocketIO keeps the previous app's options; each app decides its own (several
     # apps live in one test process).
     socketio.server_options.pop("client_manager", None)
+    # loggers of their own, not True/False (with those they add a plain-text handler), at the
+    # level they keep when not asked to log
+    server_logger, engine_logger = getLogger("socketio.server"), getLogger("engineio.server")
+    server_logger.setLevel("ERROR")
+    engine_logger.setLevel("ERROR")
     socketio.init_app(
         None if mode == "separate" else app,  # no app: a write-only Redis manager
         message_queue=app.config["OMS_REDIS_URL"],
@@ -115,6 +131,8 @@ def init_socketio(app: Flask, socketio) -> None:
         transports=["websocket"] if mode == "server" else None,
         # None: the page must come from the address it connects to
         cors_allowed_origins=_socket_origins(app) if mode == "server" else None,
+        logger=server_logger,
+        engineio_logger=engine_logger,
     )
 
 

@@ -108,6 +108,16 @@ def _env_currency(name: str, default: str) -> str:
     return value
 
 
+def _env_log_format(name: str) -> str:
+    """``json`` or ``text``, refused at start otherwise."""
+    from oms.logging import FORMATS
+
+    value = _env(name, "json").strip().lower()
+    if value not in FORMATS:
+        raise ConfigurationError(f"{name} must be one of {', '.join(FORMATS)}, got {value!r}")
+    return value
+
+
 # Carriers offered when shipping, each with the link to its tracking page ({tracking_number}
 # is replaced by the number, URL-encoded). OMS_CARRIERS replaces the whole list.
 DEFAULT_CARRIERS: list[dict[str, str | None]] = [
@@ -356,6 +366,10 @@ def load_config(overrides: dict | None = None) -> dict:
         "COMPRESS_MIN_SIZE": 1024,
         "OMS_BCRYPT_ROUNDS": _env_int("OMS_BCRYPT_ROUNDS", 12),
         "OMS_LOG_LEVEL": _env("OMS_LOG_LEVEL", "INFO"),
+        # every process's lines: one JSON object each, or readable text for development
+        "OMS_LOG_FORMAT": _env_log_format("OMS_LOG_FORMAT"),
+        # unhandled errors of web and worker processes go to Sentry (or GlitchTip) when set
+        "OMS_SENTRY_DSN": _env("OMS_SENTRY_DSN"),
         "OMS_LOW_STOCK_THRESHOLD": _env_int("OMS_LOW_STOCK_THRESHOLD", 5),
         # Money on every page is formatted in this currency (ISO 4217) by the browser.
         "OMS_CURRENCY": _env_currency("OMS_CURRENCY", "EUR"),

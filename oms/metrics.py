@@ -1,7 +1,11 @@
 """Prometheus metrics at ``GET /metrics``.
 
 - ``oms_http_requests_total`` and ``oms_http_request_duration_seconds`` by route and status
-  (this process; the route is the URL rule, so ids never explode the label set);
+  (the route is the URL rule, so ids never explode the label set): under gunicorn, every
+  worker's, the dead ones' included (prometheus_client's multiprocess mode: each worker writes
+  its counts to a file in ``PROMETHEUS_MULTIPROC_DIR``, set by ``oms.gunicorn``, and a scrape
+  adds them up); elsewhere (``flask run``, tests) this process's;
+- ``process_*`` (memory, CPU, open files, start time) of every gunicorn process, by ``pid``;
 - ``oms_orders`` by status, counted at scrape time;
 - ``oms_queue_depth`` per Celery queue, asked of the broker at scrape time;
 - ``oms_celery_tasks_total`` by task and outcome (succeeded, failed, retried), counted by the
@@ -11,7 +15,9 @@
 from __future__ import annotations
 
 import hmac
+import os
 import time
+from collections.abc import Callable
 
 import sqlalchemy as sa
 from celery import signals
@@ -21,7 +27,10 @@ from prometheus_client import (
     CollectorRegistry,
     Counter,
     Histogram,
+    Metric,
+    ProcessCollector,
     generate_latest,
+    multiprocess,
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
@@ -97,7 +106,55 @@ def _stock_drift():
     yield repairs
 
 
-REGISTRY.register(_ScrapeTimeCollector())
+def _gunicorn_pids() -> list[int]:
+    """This process, and under gunicorn its master and the master's other workers."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return [os.getpid()]
+    master = os.getppid()
+    try:
+        with open(f"/proc/{master}/task/{master}/children") as children:
+            workers = [int(pid) for pid in children.read().split()]
+    except OSError:  # no /proc (not Linux): this worker alone
+        workers = [os.getpid()]
+    return [master, *workers]
+
+
+def _constant(pid: int) -> Callable[[], int]:
+    return lambda: pid
+
+
+class _ProcessesCollector:
+    """prometheus_client's process metrics for each process serving this port, by ``pid``
+    (its own collector reads one process and knows no label)."""
+
+    def collect(self):
+        families: dict[str, Metric] = {}
+        for pid in _gunicorn_pids():
+            for family in ProcessCollector(pid=_constant(pid), registry=None).collect():
+                merged = families.setdefault(
+                    family.name, Metric(family.name, family.documentation, family.type)
+                )
+                for sample in family.samples:
+                    merged.add_sample(sample.name, {"pid": str(pid)}, sample.value)
+        yield from families.values()
+
+
+_SCRAPE_TIME = _ScrapeTimeCollector()
+_PROCESSES = _ProcessesCollector()
+REGISTRY.register(_SCRAPE_TIME)
+REGISTRY.register(_PROCESSES)
+
+
+def _registry() -> CollectorRegistry:
+    """What a scrape reads: under gunicorn every worker's request metrics, added up from
+    their files (a registry per scrape, as prometheus_client's multiprocess mode asks)."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return REGISTRY
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    registry.register(_SCRAPE_TIME)
+    registry.register(_PROCESSES)
+    return registry
 
 
 def queue_depths() -> dict[str, int]:
@@ -184,7 +241,7 @@ def metrics():
         given = request.headers.get("Authorization", "").removeprefix("Bearer ")
         if not hmac.compare_digest(given.encode(), token.encode()):
             return error_response(401, "authentication_error", "A metrics token is required.")
-    return Response(generate_latest(REGISTRY), mimetype=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(_registry()), mimetype=CONTENT_TYPE_LATEST)
 
 
 def register_metrics(app: Flask) -> None:

@@ -173,6 +173,7 @@ class MarkNotSaved(Exception):
 class _Claimed:
     notification_id: uuid.UUID
     message: EmailMessage
+    order_number: str
 
 
 def _claim(order_id: uuid.UUID, status: OrderStatus, lease: timedelta) -> _Claimed | str:
@@ -226,7 +227,7 @@ def _claim(order_id: uuid.UUID, status: OrderStatus, lease: timedelta) -> _Claim
             template="order_status",
             **_order_context(order, status),
         )
-        return _Claimed(notification_id=notification.id, message=message)
+        return _Claimed(notification_id=notification.id, message=message, order_number=order.number)
 
 
 def mark_sent(*, order_id: uuid.UUID, status: OrderStatus | str) -> None:
@@ -266,9 +267,16 @@ def notify_order_status(
     try:
         mailer.send(claimed.message)
     except (smtplib.SMTPException, OSError) as exc:
-        log.warning("notification not sent", extra={"key": claimed.message["X-OMS-Key"]})
+        log.warning(
+            "notification not sent",
+            extra={"key": claimed.message["X-OMS-Key"], "order_number": claimed.order_number},
+        )
         _release(claimed.notification_id, f"{exc.__class__.__name__}: {exc}")
         raise
+    log.info(
+        "order email sent",
+        extra={"order_number": claimed.order_number, "order_status": status.value},
+    )
     _note_mailed(claimed.message["X-OMS-Key"])
     try:
         mark_sent(order_id=order_id, status=status)

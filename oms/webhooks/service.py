@@ -11,6 +11,7 @@ jitter by :func:`send_due` (beat), which also takes back deliveries whose worker
 from __future__ import annotations
 
 import json
+import logging
 import random
 import uuid
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from oms.webhooks.errors import WebhookNotFound, WebhookURLRefused
 from oms.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 _UNSET: object = object()
+log = logging.getLogger("oms.webhooks")
 RETRY_FACTOR = 3
 JITTER = 0.2
 
@@ -207,6 +209,7 @@ class Claim:
     event_id: str
     event_type: str
     body: bytes
+    order_number: str | None = None  # for the log line (an order event's payload has it)
 
 
 def _earlier_open(delivery: WebhookDelivery) -> sa.Exists:
@@ -268,6 +271,7 @@ def _claim(delivery_id: int) -> Claim | None:
             delivery.event_id,
             delivery.event_type,
             body,
+            delivery.payload.get("number"),
         )
 
 
@@ -403,7 +407,20 @@ def send(*, delivery_id: int) -> str:
     claim = _claim(delivery_id)
     if claim is None:
         return "skipped"
-    return _record(claim, _post(claim)).value
+    answer = _post(claim)
+    outcome = _record(claim, answer)
+    log.info(
+        "webhook delivery attempt",
+        extra={
+            "delivery_id": claim.delivery_id,
+            "event_type": claim.event_type,
+            "order_number": claim.order_number,
+            "attempt": claim.number,
+            "status_code": answer.status,
+            "outcome": outcome.value,
+        },
+    )
+    return outcome.value
 
 
 def send_due(*, limit: int = 500) -> int:

@@ -19,11 +19,15 @@ from tests import contract
 
 
 def http_raw(
-    method: str, url: str, body: dict | None = None, token: str | None = None
+    method: str,
+    url: str,
+    body: dict | None = None,
+    token: str | None = None,
+    headers: dict | None = None,
 ) -> tuple[int, bytes, Message]:
     """One request over real HTTP with a JSON body; returns (status, raw body, headers)."""
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method)
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
     if data is not None:
         request.add_header("Content-Type", "application/json")
     if token:
@@ -53,10 +57,14 @@ def _check_contract(method: str, url: str, status: int, content_type, raw: bytes
 
 
 def http(
-    method: str, url: str, body: dict | None = None, token: str | None = None
+    method: str,
+    url: str,
+    body: dict | None = None,
+    token: str | None = None,
+    headers: dict | None = None,
 ) -> tuple[int, dict]:
     """One JSON request over real HTTP; returns (status, body)."""
-    status, raw, _ = http_raw(method, url, body, token)
+    status, raw, _ = http_raw(method, url, body, token, headers)
     return status, json.loads(raw or b"{}")
 
 

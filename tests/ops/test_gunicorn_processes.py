@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import urllib.request
 
 import pytest
 
@@ -66,3 +67,41 @@ def test_no_process_opens_the_per_user_control_socket(app_ctx, tmp_path):
     finally:
         for process in processes:
             process.stop()
+
+
+def _scrape(port: int) -> dict[str, list]:
+    """The samples of one scrape of ``/metrics``, by metric family."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as answer:
+        text = answer.read().decode()
+    return {family.name: family.samples for family in text_string_to_metric_families(text)}
+
+
+def _healthz_count(samples: dict[str, list]) -> float:
+    return sum(
+        s.value
+        for s in samples["oms_http_requests"]
+        if s.name == "oms_http_requests_total" and s.labels["route"] == "/healthz"
+    )
+
+
+def test_request_counts_add_up_over_every_web_process_across_scrapes(app_ctx, tmp_path):
+    """Each worker serves 4 requests and is replaced (gunicorn's max_requests), so 24 requests
+    are served by at least 6 processes, most of them gone by the time of the scrapes: every
+    scrape, whichever worker answers it, reads all 24 (before: the answering worker's own)."""
+    port = free_port()
+    env = {**_env(), "OMS_WEB_WORKERS": "2", "GUNICORN_CMD_ARGS": "--max-requests 4"}
+    process = start_procfile("web", env, tmp_path / "web.log", port)
+    try:
+        for _ in range(24):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=30) as answer:
+                assert answer.status == 200
+        scrapes = [_scrape(port) for _ in range(8)]
+        assert [_healthz_count(samples) for samples in scrapes] == [24] * 8, process.log()
+        # the process metrics of the master (the Procfile's command execs gunicorn) and of the
+        # workers serving now, by pid
+        pids = {s.labels["pid"] for s in scrapes[-1]["process_resident_memory_bytes"]}
+        assert str(process.popen.pid) in pids and len(pids) >= 2, pids
+    finally:
+        process.stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import urllib.error
 import urllib.request
 
@@ -47,7 +48,8 @@ def _flower_tasks(port: int, auth: str) -> list[dict]:
 
 # What a newcomer's shell has: no venv on PATH (the Makefile must find its own executables).
 CLEAN_PATH = "/usr/local/bin:/usr/bin:/bin"
-STACK_DATABASE = "oms_test_stack"
+# one per test database, so two checkouts' runs on one PostgreSQL never drop each other's
+STACK_DATABASE = f"{make_url(TEST_DATABASE_URL).database}_stack"
 
 
 def _mailed(mail_dir, text: str) -> bool:
@@ -66,8 +68,29 @@ def _fresh_stack_database() -> str:
     return f"postgresql://{url.username}@{url.host}:{url.port or 5432}/{STACK_DATABASE}"
 
 
+# honcho prefixes each line a process writes with the time and the process's name
+_HONCHO_LINE = re.compile(r"^\d\d:\d\d:\d\d (?P<process>\S+?)\.\d+\s+\| (?P<line>.*)$")
+STACK_PROCESSES = {"web", "socket", "worker", "beat", "flower"}
+
+
+def _process_lines(log: str) -> list[tuple[str, str]]:
+    """(process, line) of every line the stack's processes wrote (honcho's own are left out)."""
+    found = (_HONCHO_LINE.match(line) for line in log.splitlines())
+    return [(m["process"], m["line"]) for m in found if m and m["process"] != "system"]
+
+
+def _not_json(line: str) -> bool:
+    try:
+        return not isinstance(json.loads(line), dict)
+    except ValueError:
+        return True
+
+
 def test_make_stack_runs_an_order_through_web_worker_beat_and_flower(tmp_path):
-    """`make stack` as a newcomer runs it: a clean PATH, nothing but the README's command."""
+    """`make stack` as a newcomer runs it: a clean PATH, nothing but the README's command.
+
+    Every line every process writes is one JSON object, and the request id of the request
+    that placed an order is on the lines of the task the worker ran for it."""
     redis_server = PrivateRedis()
     redis_server.start()
     web_port, socket_port, flower_port = free_port(), free_port(), free_port()
@@ -118,6 +141,7 @@ def test_make_stack_runs_an_order_through_web_worker_beat_and_flower(tmp_path):
                 "shipping_address": ADDRESS,
             },
             token,
+            headers={"X-Request-ID": "stack-order-1"},
         )
         assert status == 202, order
         assert order["status"] == "pending"  # the web process only accepts it
@@ -132,6 +156,23 @@ def test_make_stack_runs_an_order_through_web_worker_beat_and_flower(tmp_path):
         # the worker's email links to the order at the port `make stack` serves on
         order_link = f"{base}/customer/orders/{order['id']}"
         assert wait_for(lambda: _mailed(tmp_path / "mail", order_link), 30), stack.log()[-3000:]
+
+        def reservation_lines() -> list[dict]:
+            return [
+                json.loads(line)
+                for process, line in _process_lines(stack.log())
+                if process == "worker" and "stack-order-1" in line
+            ]
+
+        # the request id rode in the task's headers to the worker and is on its lines
+        assert wait_for(
+            lambda: any(
+                line.get("request_id") == "stack-order-1"
+                and line.get("task") == "inventory.reserve_order"
+                for line in reservation_lines()
+            ),
+            30,
+        ), stack.log()[-3000:]
         assert wait_for(
             lambda: listener.of("order.status_changed", order_id=order["id"], new_status="placed"),
             30,
@@ -162,3 +203,7 @@ def test_make_stack_runs_an_order_through_web_worker_beat_and_flower(tmp_path):
             listener.close()
         stack.stop(timeout=40)
         redis_server.stop()
+    lines = _process_lines(stack.log())
+    assert {process for process, _ in lines} == STACK_PROCESSES
+    not_json = [f"{process}: {line}" for process, line in lines if _not_json(line)]
+    assert not not_json, "\n".join(not_json[:40])
