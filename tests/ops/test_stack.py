@@ -6,11 +6,14 @@ import base64
 import json
 import os
 import shutil
+import signal
 import subprocess
+import time
 import urllib.error
 import urllib.request
 
 import pytest
+import redis
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
@@ -63,10 +66,9 @@ def _fresh_stack_database() -> str:
     return f"postgresql://{url.username}@{url.host}:{url.port or 5432}/{STACK_DATABASE}"
 
 
-def test_make_stack_runs_an_order_through_web_worker_beat_and_flower(tmp_path):
-    """`make stack` as a newcomer runs it: a clean PATH, nothing but the README's command."""
-    redis_server = PrivateRedis()
-    redis_server.start()
+def _make_stack(tmp_path, redis_server: PrivateRedis) -> tuple[Process, int, int, int]:
+    """`make stack` as a newcomer runs it (a clean PATH, nothing but the README's command) on
+    ``redis_server``, once web answers: the process and its web, socket and Flower ports."""
     web_port, socket_port, flower_port = free_port(), free_port(), free_port()
     env = {
         "HOME": os.environ.get("HOME", str(tmp_path)),
@@ -86,13 +88,54 @@ def test_make_stack_runs_an_order_through_web_worker_beat_and_flower(tmp_path):
         env,
         tmp_path / "stack.log",
     )
+    base = f"http://127.0.0.1:{web_port}"
+    assert wait_for(lambda: _get(f"{base}/readyz") == 200, 120), stack.log()[-3000:]
+    assert wait_for(lambda: "ready." in stack.log() and "beat: Starting" in stack.log(), 60), (
+        stack.log()[-3000:]
+    )
+    return stack, web_port, socket_port, flower_port
+
+
+def _post_order(base: str, token: str) -> dict:
+    """An order of one unit of the product with the most units, accepted (202)."""
+    products = http("GET", f"{base}/api/v1/products?limit=200", token=token)[1]["items"]
+    product = max(products, key=lambda p: p["available"])
+    body = {"items": [{"product_id": product["id"], "quantity": 1}], "shipping_address": ADDRESS}
+    status, order = http("POST", f"{base}/api/v1/orders", body, token)
+    assert status == 202, order
+    return order
+
+
+def _place_order(base: str, token: str) -> dict:
+    """An order, once the worker has placed it."""
+    order = _post_order(base, token)
+    assert wait_for(
+        lambda: (
+            http("GET", f"{base}/api/v1/orders/{order['id']}", token=token)[1]["status"] == "placed"
+        ),
+        60,
+    ), order
+    return order
+
+
+def _customer_token(base: str) -> str:
+    status, body = http(
+        "POST",
+        f"{base}/api/v1/auth/login",
+        {"email": "customer@example.com", "password": "customer-pass-123"},
+    )
+    assert status == 200, body
+    return body["access_token"]
+
+
+def test_make_stack_runs_an_order_through_web_worker_beat_and_flower(tmp_path):
+    """`make stack` as a newcomer runs it: a clean PATH, nothing but the README's command."""
+    redis_server = PrivateRedis()
+    redis_server.start()
+    stack, web_port, socket_port, flower_port = _make_stack(tmp_path, redis_server)
     listener = None
     try:
         base = f"http://127.0.0.1:{web_port}"
-        assert wait_for(lambda: _get(f"{base}/readyz") == 200, 120), stack.log()[-3000:]
-        assert wait_for(lambda: "ready." in stack.log() and "beat: Starting" in stack.log(), 60), (
-            stack.log()[-3000:]
-        )
         status, body = http(
             "POST",
             f"{base}/api/v1/auth/login",
@@ -152,6 +195,45 @@ def test_make_stack_runs_an_order_through_web_worker_beat_and_flower(tmp_path):
     finally:
         if listener is not None:
             listener.close()
+        stack.stop(timeout=40)
+        redis_server.stop()
+
+
+def _kill_redis(redis_server: PrivateRedis) -> None:
+    """SIGKILL the server, as a crash does (no goodbye to its clients)."""
+    pid = redis.Redis(port=redis_server.port).info("server")["process_id"]
+    os.kill(pid, signal.SIGKILL)
+    assert wait_for(lambda: not redis_server.alive(), 10)
+
+
+def test_a_redis_crash_leaves_every_make_stack_process_running_or_restarted(tmp_path):
+    """Redis killed four times under `make stack` while it works: the stack keeps running (no
+    process stopped for good, so honcho stops nothing) and places orders afterwards."""
+    redis_server = PrivateRedis()
+    redis_server.start()
+    stack, web_port, socket_port, flower_port = _make_stack(tmp_path, redis_server)
+    try:
+        base = f"http://127.0.0.1:{web_port}"
+        token = _customer_token(base)
+        assert wait_for(
+            lambda: _get(f"http://127.0.0.1:{flower_port}/", "ops:secret-pass") == 200, 60
+        ), stack.log()[-3000:]
+        for _ in range(4):  # the worker exited on one kill of two before restart-on-exit
+            _place_order(base, token)
+            # the worker holds unacknowledged reservations when Redis dies
+            for _ in range(10):
+                _post_order(base, token)
+            _kill_redis(redis_server)
+            time.sleep(2)  # the processes notice Redis gone and retry meanwhile
+            redis_server.start()
+            assert wait_for(lambda: _get(f"{base}/readyz") == 200, 60), stack.log()[-3000:]
+        _place_order(base, token)
+        assert _get(f"http://127.0.0.1:{socket_port}/readyz") == 200
+        assert _get(f"http://127.0.0.1:{flower_port}/", "ops:secret-pass") == 200
+        assert stack.popen.poll() is None, stack.log()[-5000:]
+        # honcho says "<name> stopped" when a process of the Procfile ends: the stack would stop
+        assert " stopped (rc=" not in stack.log(), stack.log()[-5000:]
+    finally:
         stack.stop(timeout=40)
         redis_server.stop()
 
