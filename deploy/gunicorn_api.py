@@ -5,6 +5,10 @@
 ``OMS_WEB_THREADS`` threads; the database pool of each is sized from the threads. Socket.IO is
 not served here (``OMS_SOCKETIO=separate``): the ``socket`` process holds the WebSockets, so
 no dashboard ever takes an API thread.
+
+The worker is gthread's, except that a request gets a thread only once it has wholly arrived
+(``oms.http_worker``): slow or stalled clients hold no thread, and one that has not sent its
+whole request within ``OMS_REQUEST_SECONDS`` (20) is dropped.
 """
 
 import faulthandler
@@ -15,7 +19,7 @@ from oms import gunicorn as shared
 # First: prometheus_client reads it when a worker imports the app (see oms/gunicorn.py).
 shared.metrics_dir("api")
 
-worker_class = "gthread"
+worker_class = "oms.http_worker.BufferingThreadWorker"
 workers = int(os.environ.get("OMS_WEB_WORKERS") or os.cpu_count() or 1)
 threads = int(os.environ.get("OMS_WEB_THREADS") or 16)
 forwarded_allow_ips = os.environ.get("OMS_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")

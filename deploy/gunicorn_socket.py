@@ -1,10 +1,11 @@
 """gunicorn settings of the Socket.IO processes (the Procfile's and compose's ``socket``):
 ``gunicorn -c deploy/gunicorn_socket.py --bind HOST:PORT oms.socket_server:app``.
 
-gevent's worker holds each WebSocket on a greenlet, not a thread, so one process keeps
-thousands of dashboards. ``OMS_SOCKET_WORKERS`` processes (default 1) share the port: the
-browser connects WebSocket-only, so any process may take any connection (no sticky sessions),
-and every process hears every event through Redis.
+gevent's worker holds each connection on a greenlet, not a thread, so one process keeps
+thousands of dashboards. One process per port: a long-polling session (how a Socket.IO client
+starts at its defaults) lives in the process that opened it, and processes sharing a port
+would take its requests in turn. More processes go behind the proxy, which keeps each client
+on one of them (deploy/nginx.conf); every process hears every event through Redis.
 """
 
 import faulthandler
@@ -16,7 +17,7 @@ from oms import gunicorn as shared
 shared.metrics_dir("socket")
 
 worker_class = "gevent"
-workers = int(os.environ.get("OMS_SOCKET_WORKERS") or 1)
+workers = 1
 worker_connections = int(os.environ.get("OMS_SOCKET_CONNECTIONS") or 10000)
 forwarded_allow_ips = os.environ.get("OMS_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 graceful_timeout = 30

@@ -109,11 +109,11 @@ def register_extensions(app: Flask) -> None:
 def init_socketio(app: Flask, socketio) -> None:
     """Bind Socket.IO as ``OMS_SOCKETIO`` says: served here on threads (``embedded``), not
     served here at all (``separate``: events only leave through Redis, for the socket
-    process), or served here on gevent's greenlets, WebSocket only (``server``:
-    ``oms.socket_server``).
+    process), or served here on gevent's greenlets (``server``: ``oms.socket_server``).
 
-    WebSocket only, because a long-polling session is tied to the process that opened it and
-    several socket processes behind one address would need sticky sessions for it."""
+    Every transport, so clients at their defaults (long polling first) connect: a polling
+    session lives in the process that opened it, and the proxy keeps each client on one
+    socket process (deploy/nginx.conf)."""
     mode = app.config["OMS_SOCKETIO"]
     # Flask-SocketIO keeps the previous app's options; each app decides its own (several
     # apps live in one test process).
@@ -128,7 +128,6 @@ def init_socketio(app: Flask, socketio) -> None:
         message_queue=app.config["OMS_REDIS_URL"],
         channel=f"{app.config['OMS_REDIS_NAMESPACE']}:socketio",
         async_mode="gevent" if mode == "server" else "threading",
-        transports=["websocket"] if mode == "server" else None,
         # None: the page must come from the address it connects to
         cors_allowed_origins=_socket_origins(app) if mode == "server" else None,
         logger=server_logger,

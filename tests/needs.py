@@ -15,6 +15,7 @@ import shutil
 import subprocess
 from collections.abc import Callable
 from functools import cache
+from pathlib import Path
 
 import pytest
 
@@ -80,12 +81,28 @@ def compose_problem() -> str | None:
     return None
 
 
+SOCKETIO_CLIENT = Path(__file__).resolve().parent / "ops" / "socketio_client"
+
+
+def node_problem() -> str | None:
+    """Why the npm socket.io-client (locked in tests/ops/socketio_client) cannot run, or None."""
+    if shutil.which("node") is None:
+        return "node is not installed: `make services` installs it"
+    if not (SOCKETIO_CLIENT / "node_modules" / "socket.io-client").is_dir():
+        return (
+            "the npm socket.io-client is not installed: `make services` runs "
+            "`npm ci --prefix tests/ops/socketio_client`"
+        )
+    return None
+
+
 # What a test may need: the variable that makes its absence a failure, and the check.
 NEEDS: dict[str, tuple[str, Callable[[], str | None]]] = {
     "rabbitmq": ("OMS_REQUIRE_RABBITMQ", rabbitmq_problem),
     "nginx": ("OMS_REQUIRE_NGINX", nginx_problem),
     "chromium": ("OMS_REQUIRE_BROWSER", chromium_problem),
     "compose": ("OMS_REQUIRE_COMPOSE", compose_problem),
+    "node": ("OMS_REQUIRE_NODE", node_problem),
 }
 
 

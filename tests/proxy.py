@@ -27,7 +27,10 @@ NGINX_CONF = ROOT / "deploy" / "nginx.conf"
 ENTRYPOINT = ROOT / "deploy" / "proxy-entrypoint.sh"
 # Each answer's total time and the time nginx spent receiving it from the app, so a test can
 # tell whether the app was done long before the client was (buffering).
-ACCESS_LOG_FORMAT = "$request_uri $status $request_time $upstream_response_time"
+# And who asked and which upstream server answered, so a test can tell where a client went.
+ACCESS_LOG_FORMAT = (
+    "$request_uri $status $request_time $upstream_response_time $remote_addr $upstream_addr"
+)
 
 
 def require_nginx() -> str:
@@ -103,7 +106,7 @@ def _site(
     folder: Path,
     tls: Path,
     api_port: int,
-    socket_port: int,
+    socket_ports: list[int],
     ports: tuple[int, int],
     flower_port: int,
 ) -> str:
@@ -112,7 +115,8 @@ def _site(
     site = NGINX_CONF.read_text()
     for shipped, local in (
         ("server web:5000;", f"server 127.0.0.1:{api_port};"),
-        ("server socket:5001;", f"server 127.0.0.1:{socket_port};"),
+        # one server per socket process, as compose's `--scale socket=N` gives
+        ("server socket:5001;", " ".join(f"server 127.0.0.1:{p};" for p in socket_ports)),
         ("server flower:5555;", f"server 127.0.0.1:{flower_port};"),
         ("listen 8080;", f"listen 127.0.0.1:{http_port};"),
         ("listen 8443 ssl;", f"listen 127.0.0.1:{https_port} ssl;"),
@@ -129,7 +133,7 @@ def _site(
 def start_proxy(
     folder: Path,
     api_port: int,
-    socket_port: int,
+    socket_port: int | list[int],
     hostname: str = "oms.test",
     ports: tuple[int, int] | None = None,
     flower_port: int | None = None,
@@ -154,7 +158,14 @@ def start_proxy(
     ports = ports or (free_port(), free_port())
     (folder / "acme").mkdir(exist_ok=True)
     (folder / "site.conf").write_text(
-        _site(folder, tls, api_port, socket_port, ports, flower_port or free_port())
+        _site(
+            folder,
+            tls,
+            api_port,
+            socket_port if isinstance(socket_port, list) else [socket_port],
+            ports,
+            flower_port or free_port(),
+        )
     )
     # as root, nginx's workers would run as nobody, who may not enter pytest's folders
     user = "user root;\n" if os.geteuid() == 0 else ""

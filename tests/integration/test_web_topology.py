@@ -26,7 +26,6 @@ def tier(worker, tmp_path):
         redis_url=TEST_REDIS_URL,
         broker_url=TEST_BROKER_URL,
         OMS_WEB_WORKERS="1",
-        OMS_SOCKET_WORKERS="1",
     )
     processes, urls = [], {"api": [], "socket": []}
     try:
@@ -75,7 +74,7 @@ def test_live_updates_reach_every_client_across_api_and_socket_processes(app_ctx
             listener.close()
 
 
-def test_api_processes_serve_no_socketio_and_socket_processes_only_websockets(app_ctx, tier):
+def test_api_processes_serve_no_socketio_and_socket_processes_every_transport(app_ctx, tier):
     token = _login(tier["api"][0], make_user(UserRole.STAFF))
     for api in tier["api"]:
         with pytest.raises(sio.exceptions.ConnectionError):
@@ -83,9 +82,9 @@ def test_api_processes_serve_no_socketio_and_socket_processes_only_websockets(ap
         with pytest.raises(sio.exceptions.ConnectionError):
             Listener(api, token, transports=["polling"])
     for socket_url in tier["socket"]:
-        # long polling would need sticky sessions across socket processes: refused
-        with pytest.raises(sio.exceptions.ConnectionError):
-            Listener(socket_url, token, transports=["polling"])
+        # long polling too: a client at its defaults starts with it (the proxy keeps each
+        # client on one socket process, tests/ops/test_proxy.py)
+        Listener(socket_url, token, transports=["polling"]).close()
         Listener(socket_url, token, transports=WEBSOCKET).close()
 
 

@@ -32,7 +32,6 @@ def _env() -> dict:
         redis_url=TEST_REDIS_URL,
         broker_url=TEST_BROKER_URL,
         OMS_WEB_WORKERS="1",
-        OMS_SOCKET_WORKERS="1",
     )
 
 

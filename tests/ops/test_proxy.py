@@ -7,10 +7,16 @@ from __future__ import annotations
 
 import base64
 import gzip
+import json
+import os
 import re
+import shutil
 import socket
+import subprocess
+import threading
 import urllib.error
 import urllib.request
+from collections import defaultdict
 from http.client import HTTPConnection, HTTPResponse, HTTPSConnection
 from pathlib import Path
 
@@ -260,5 +266,134 @@ def test_flower_is_served_under_flower_behind_its_login(app_ctx, tmp_path):
         # compose's health check of the flower service
         assert _page(f"http://127.0.0.1:{flower_port}/flower/healthcheck", None)[0] == 200
     finally:
+        for process in reversed(processes):
+            process.stop()
+
+
+CLIENT = ROOT / "tests" / "ops" / "socketio_client"
+
+
+class NodeClient:
+    """The npm socket.io-client at its defaults (tests/ops/socketio_client/listen.js), from
+    ``local_address`` (another loopback address stands for another client machine), trusting
+    the proxy's certificate ``ca``."""
+
+    def __init__(self, url: str, token: str, ca: Path, local_address: str = ""):
+        node = shutil.which("node")
+        assert node is not None
+        self.local_address = local_address or "127.0.0.1"
+        self.lines: list[dict] = []
+        self.popen = subprocess.Popen(
+            [node, str(CLIENT / "listen.js"), url, token, local_address],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "NODE_EXTRA_CA_CERTS": str(ca)},
+        )
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.popen.stdout is not None
+        for line in self.popen.stdout:
+            try:
+                self.lines.append(json.loads(line))
+            except ValueError:
+                self.lines.append({"event": "output", "text": line})
+
+    def of(self, event: str) -> list[dict]:
+        return [line for line in self.lines if line["event"] == event]
+
+    def close(self) -> None:
+        self.popen.terminate()
+        try:
+            self.popen.wait(10)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait(10)
+
+
+@pytest.mark.needs("node")
+def test_default_clients_connect_through_the_proxy_to_two_socket_processes(
+    app_ctx, worker, tmp_path, monkeypatch
+):
+    """Socket.IO clients with no options (long polling first, then the WebSocket upgrade)
+    connect through the one address to either of two socket processes: each client's requests
+    all reach one process (a polling session lives there), and clients spread over both."""
+    env = stack_env(
+        database_url=TEST_DATABASE_URL,
+        redis_url=TEST_REDIS_URL,
+        broker_url=TEST_BROKER_URL,
+        OMS_WEB_WORKERS="1",
+        OMS_PROXY_HOPS="1",
+    )
+    api_port = free_port()
+    socket_ports = [free_port(), free_port()]
+    processes = [start_procfile("web", env, tmp_path / "web.log", api_port)]
+    processes += [
+        start_procfile("socket", env, tmp_path / f"socket{n}.log", socket_port)
+        for n, socket_port in enumerate(socket_ports)
+    ]
+    clients: list[NodeClient] = []
+    listener = None
+    try:
+        proxy = start_proxy(tmp_path, api_port, socket_ports)
+        processes.append(proxy)
+        # urllib and python-socketio (its polling goes through requests) trust the certificate
+        monkeypatch.setenv("SSL_CERT_FILE", str(proxy.certificate))
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(proxy.certificate))
+        base = proxy.url()
+        token = _login(base, make_user(UserRole.STAFF))
+        # one client from the proxy's own address, eight from other machines
+        clients = [NodeClient(base, token, proxy.certificate)]
+        clients += [
+            NodeClient(base, token, proxy.certificate, f"127.0.0.{n}") for n in range(2, 10)
+        ]
+        listener = Listener(base, token)  # python-socketio at its defaults too
+        for client in clients:
+            assert wait_for(
+                lambda client=client: client.of("upgrade") or client.of("connect_error"), 30
+            ), client.lines
+            assert client.of("connect_error") == [], client.lines
+            assert client.of("open") == [{"event": "open", "transport": "polling"}], client.lines
+            assert wait_for(lambda client=client: client.of("connect"), 10), client.lines
+            assert client.of("upgrade") == [{"event": "upgrade", "transport": "websocket"}]
+        assert wait_for(lambda: listener.client.transport() == "websocket", 10)
+
+        body = {
+            "items": [{"product_id": str(make_product(stock=3).id), "quantity": 1}],
+            "shipping_address": ADDRESS,
+        }
+        customer_token = _login(base, make_user(UserRole.CUSTOMER))
+        status, order = http("POST", f"{base}/api/v1/orders", body, customer_token)
+        assert status == 202, order
+
+        def placed(lines: list[dict]) -> bool:
+            return any(
+                line["event"] == "order.status_changed"
+                and line["data"]["order_id"] == order["id"]
+                and line["data"]["new_status"] == "placed"
+                for line in lines
+            )
+
+        for client in clients:
+            assert wait_for(lambda client=client: placed(client.lines), 30), client.lines
+        assert wait_for(
+            lambda: listener.of("order.status_changed", order_id=order["id"], new_status="placed"),
+            30,
+        ), listener.events
+        assert all(client.of("disconnect") == [] for client in clients)
+
+        upstreams: dict[str, set[str]] = defaultdict(set)
+        for uri, *_, address, upstream in proxy.access_log():
+            if uri.startswith("/socket.io/"):
+                upstreams[address].add(upstream)
+        assert set(upstreams) == {client.local_address for client in clients}
+        assert all(len(used) == 1 for used in upstreams.values()), upstreams
+        assert set().union(*upstreams.values()) == {f"127.0.0.1:{p}" for p in socket_ports}
+    finally:
+        for client in clients:
+            client.close()
+        if listener is not None:
+            listener.close()
         for process in reversed(processes):
             process.stop()

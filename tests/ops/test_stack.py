@@ -6,10 +6,13 @@ import base64
 import json
 import os
 import re
+import signal
+import time
 import urllib.error
 import urllib.request
 
 import pytest
+import redis
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
@@ -86,13 +89,9 @@ def _not_json(line: str) -> bool:
         return True
 
 
-def test_make_stack_runs_an_order_through_web_worker_beat_and_flower(tmp_path):
-    """`make stack` as a newcomer runs it: a clean PATH, nothing but the README's command.
-
-    Every line every process writes is one JSON object, and the request id of the request
-    that placed an order is on the lines of the task the worker ran for it."""
-    redis_server = PrivateRedis()
-    redis_server.start()
+def _make_stack(tmp_path, redis_server: PrivateRedis) -> tuple[Process, int, int, int]:
+    """`make stack` as a newcomer runs it (a clean PATH, nothing but the README's command) on
+    ``redis_server``, once web answers: the process and its web, socket and Flower ports."""
     web_port, socket_port, flower_port = free_port(), free_port(), free_port()
     env = {
         "HOME": os.environ.get("HOME", str(tmp_path)),
@@ -112,13 +111,64 @@ def test_make_stack_runs_an_order_through_web_worker_beat_and_flower(tmp_path):
         env,
         tmp_path / "stack.log",
     )
+    base = f"http://127.0.0.1:{web_port}"
+    assert wait_for(lambda: _get(f"{base}/readyz") == 200, 120), stack.log()[-3000:]
+    assert wait_for(lambda: "ready." in stack.log() and "beat: Starting" in stack.log(), 60), (
+        stack.log()[-3000:]
+    )
+    return stack, web_port, socket_port, flower_port
+
+
+def _post_order(base: str, token: str) -> dict:
+    """An order of one unit of the product with the most units, accepted (202). Just after
+    Redis came back a request may still meet a dead connection of the pool: 503, then 202."""
+    products = http("GET", f"{base}/api/v1/products?limit=200", token=token)[1]["items"]
+    product = max(products, key=lambda p: p["available"])
+    body = {"items": [{"product_id": product["id"], "quantity": 1}], "shipping_address": ADDRESS}
+    answers = []
+
+    def accepted() -> bool:
+        answers.append(http("POST", f"{base}/api/v1/orders", body, token))
+        assert answers[-1][0] in (202, 503), answers[-1]
+        return answers[-1][0] == 202
+
+    assert wait_for(accepted, 30, interval=0.5), answers[-1]
+    return answers[-1][1]
+
+
+def _place_order(base: str, token: str) -> dict:
+    """An order, once the worker has placed it."""
+    order = _post_order(base, token)
+    assert wait_for(
+        lambda: (
+            http("GET", f"{base}/api/v1/orders/{order['id']}", token=token)[1]["status"] == "placed"
+        ),
+        60,
+    ), order
+    return order
+
+
+def _customer_token(base: str) -> str:
+    status, body = http(
+        "POST",
+        f"{base}/api/v1/auth/login",
+        {"email": "customer@example.com", "password": "customer-pass-123"},
+    )
+    assert status == 200, body
+    return body["access_token"]
+
+
+def test_make_stack_runs_an_order_through_web_worker_beat_and_flower(tmp_path):
+    """`make stack` as a newcomer runs it: a clean PATH, nothing but the README's command.
+
+    Every line every process writes is one JSON object, and the request id of the request
+    that placed an order is on the lines of the task the worker ran for it."""
+    redis_server = PrivateRedis()
+    redis_server.start()
+    stack, web_port, socket_port, flower_port = _make_stack(tmp_path, redis_server)
     listener = None
     try:
         base = f"http://127.0.0.1:{web_port}"
-        assert wait_for(lambda: _get(f"{base}/readyz") == 200, 120), stack.log()[-3000:]
-        assert wait_for(lambda: "ready." in stack.log() and "beat: Starting" in stack.log(), 60), (
-            stack.log()[-3000:]
-        )
         status, body = http(
             "POST",
             f"{base}/api/v1/auth/login",
@@ -207,3 +257,42 @@ def test_make_stack_runs_an_order_through_web_worker_beat_and_flower(tmp_path):
     assert {process for process, _ in lines} == STACK_PROCESSES
     not_json = [f"{process}: {line}" for process, line in lines if _not_json(line)]
     assert not not_json, "\n".join(not_json[:40])
+
+
+def _kill_redis(redis_server: PrivateRedis) -> None:
+    """SIGKILL the server, as a crash does (no goodbye to its clients)."""
+    pid = redis.Redis(port=redis_server.port).info("server")["process_id"]
+    os.kill(pid, signal.SIGKILL)
+    assert wait_for(lambda: not redis_server.alive(), 10)
+
+
+def test_a_redis_crash_leaves_every_make_stack_process_running_or_restarted(tmp_path):
+    """Redis killed four times under `make stack` while it works: the stack keeps running (no
+    process stopped for good, so honcho stops nothing) and places orders afterwards."""
+    redis_server = PrivateRedis()
+    redis_server.start()
+    stack, web_port, socket_port, flower_port = _make_stack(tmp_path, redis_server)
+    try:
+        base = f"http://127.0.0.1:{web_port}"
+        token = _customer_token(base)
+        assert wait_for(
+            lambda: _get(f"http://127.0.0.1:{flower_port}/", "ops:secret-pass") == 200, 60
+        ), stack.log()[-3000:]
+        for _ in range(4):  # the worker exited on one kill of two before restart-on-exit
+            _place_order(base, token)
+            # the worker holds unacknowledged reservations when Redis dies
+            for _ in range(10):
+                _post_order(base, token)
+            _kill_redis(redis_server)
+            time.sleep(2)  # the processes notice Redis gone and retry meanwhile
+            redis_server.start()
+            assert wait_for(lambda: _get(f"{base}/readyz") == 200, 60), stack.log()[-3000:]
+        _place_order(base, token)
+        assert _get(f"http://127.0.0.1:{socket_port}/readyz") == 200
+        assert _get(f"http://127.0.0.1:{flower_port}/", "ops:secret-pass") == 200
+        assert stack.popen.poll() is None, stack.log()[-5000:]
+        # honcho says "<name> stopped" when a process of the Procfile ends: the stack would stop
+        assert " stopped (rc=" not in stack.log(), stack.log()[-5000:]
+    finally:
+        stack.stop(timeout=40)
+        redis_server.stop()

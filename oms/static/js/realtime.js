@@ -49,8 +49,8 @@ export class LiveUpdates {
       return this;
     }
     this.setState("connecting");
-    // Where Socket.IO lives: this page's origin, or OMS_SOCKET_URL (`make stack`). Separate
-    // socket processes take WebSockets only (no sticky sessions needed between them).
+    // Where Socket.IO lives: this page's origin, or OMS_SOCKET_URL (`make stack`). Pages of
+    // separate socket processes ask for the WebSocket at once (no long-polling round trips).
     const { socketUrl, socketTransport } = document.body.dataset;
     const options = { withCredentials: true, reconnectionDelayMax: 5000 };
     if (socketTransport === "websocket") options.transports = ["websocket"];
