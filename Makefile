@@ -79,12 +79,15 @@ services:
 # The whole suite in two passes: the in-process tests on TEST_WORKERS pytest-xdist workers
 # (each with a database and Redis dbs of its own, tests/conftest.py), then the `slow` ones
 # (real processes, a browser) one at a time, so their deadlines never share the cores with
-# another test's processes. A pass that selects nothing (PYTEST_ARGS naming one folder) is
-# not a failure (pytest's exit code 5).
+# another test's processes. The second pass runs whatever the first found, so one run reports
+# every failure; a pass that selects nothing (PYTEST_ARGS naming one folder) is not a failure
+# (pytest's exit code 5).
 TEST_WORKERS ?= auto
 test: $(VENV)/.installed-dev
-	$(BIN)/pytest -m "not slow" -n $(TEST_WORKERS) $(PYTEST_ARGS) || [ $$? -eq 5 ]
-	$(BIN)/pytest -m slow $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	@status=0; \
+	$(BIN)/pytest -m "not slow" -n $(TEST_WORKERS) $(PYTEST_ARGS) || [ $$? -eq 5 ] || status=1; \
+	$(BIN)/pytest -m slow $(PYTEST_ARGS) || [ $$? -eq 5 ] || status=1; \
+	exit $$status
 
 # The inner loop: neither the `slow` tests nor the `generated` ones (Schemathesis and the
 # state machine, about 90 s of CPU), in parallel.

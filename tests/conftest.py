@@ -365,6 +365,9 @@ def web(worker, tmp_path_factory):
 
 @pytest.fixture
 def app_ctx(app) -> Iterator[Flask]:
+    # Shared tasks run on Celery's current app, the last one created: after a test that built
+    # another app (a SQLite one), a task applied here would run in that app's context.
+    app.extensions["celery"].set_current()
     with app.app_context():
         yield app
         db.session.remove()

@@ -27,21 +27,22 @@ def _shift(order, *, days: float) -> None:
 
 
 def _delivered_after(order, *, hours: float) -> None:
-    """Make the order's delivery come ``hours`` after it was placed."""
+    """Make the order's delivery come ``hours`` after it was placed, by moving the placing back
+    (moving the delivery forward would put it past the end of today after 20:00 UTC)."""
     with db.engine.begin() as conn:
-        placed = conn.scalar(
+        delivered = conn.scalar(
             sa.select(OrderStatusHistory.created_at).where(
                 OrderStatusHistory.order_id == order.id,
-                OrderStatusHistory.new_status == OrderStatus.PLACED,
+                OrderStatusHistory.new_status == OrderStatus.DELIVERED,
             )
         )
         conn.execute(
             sa.update(OrderStatusHistory)
             .where(
                 OrderStatusHistory.order_id == order.id,
-                OrderStatusHistory.new_status == OrderStatus.DELIVERED,
+                OrderStatusHistory.new_status == OrderStatus.PLACED,
             )
-            .values(created_at=placed + timedelta(hours=hours))
+            .values(created_at=delivered - timedelta(hours=hours))
         )
 
 
