@@ -24,6 +24,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_blueprints(app)
     register_realtime(app)
     register_webhooks(app)
+    register_scheduler(app)
     register_commands(app)
     return app
 
@@ -117,6 +118,13 @@ def register_webhooks(app: Flask) -> None:
     from oms.webhooks import service
 
     service.register()
+
+
+def register_scheduler(app: Flask) -> None:
+    """With no broker (the embedded default), run beat's schedule in this process."""
+    from oms import scheduler
+
+    scheduler.register(app)
 
 
 def register_request_hooks(app: Flask) -> None:
