@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from flask import Flask
 
 from oms.config import instance_dir, load_config
@@ -77,14 +79,25 @@ def init_socketio(app: Flask, socketio) -> None:
 
     WebSocket only, because a long-polling session is tied to the process that opened it and
     several socket processes behind one address would need sticky sessions for it."""
+    from oms.realtime import handlers
+    from oms.realtime.manager import RedisManager
+
     mode = app.config["OMS_SOCKETIO"]
     # Flask-SocketIO keeps the previous app's options; each app decides its own (several
     # apps live in one test process).
     socketio.server_options.pop("client_manager", None)
+    options = {}
+    if app.config["OMS_REDIS_URL"]:
+        options["client_manager"] = RedisManager(
+            app.config["OMS_REDIS_URL"],
+            channel=f"{app.config['OMS_REDIS_NAMESPACE']}:socketio",
+            write_only=mode == "separate",  # no app: only emits
+            on_resubscribed=handlers.ask_to_catch_up,
+            on_recheck=functools.partial(handlers.recheck, app),
+        )
     socketio.init_app(
-        None if mode == "separate" else app,  # no app: a write-only Redis manager
-        message_queue=app.config["OMS_REDIS_URL"],
-        channel=f"{app.config['OMS_REDIS_NAMESPACE']}:socketio",
+        None if mode == "separate" else app,
+        **options,
         async_mode="gevent" if mode == "server" else "threading",
         transports=["websocket"] if mode == "server" else None,
         # None: the page must come from the address it connects to
@@ -107,10 +120,14 @@ def _socket_origins(app: Flask):
 
 
 def register_realtime(app: Flask) -> None:
-    """Relay published events to the Socket.IO rooms."""
+    """Relay published events to the Socket.IO rooms; re-check a user's open connections
+    when their sessions end."""
+    from oms.auth import service as auth_service
+    from oms.realtime.handlers import recheck_everywhere
     from oms.realtime.relay import register_relay
 
     register_relay()
+    auth_service.on_sessions_changed(recheck_everywhere)
 
 
 def register_webhooks(app: Flask) -> None:

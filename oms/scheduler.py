@@ -26,8 +26,7 @@ def wanted(app: Flask) -> bool:
     """Whether ``app`` runs beat's schedule itself: tasks run in-process (no broker) and
     ``OMS_EMBEDDED_SCHEDULER`` is on."""
     return bool(
-        app.config["OMS_EMBEDDED_SCHEDULER"]
-        and app.extensions["celery"].conf.task_always_eager
+        app.config["OMS_EMBEDDED_SCHEDULER"] and app.extensions["celery"].conf.task_always_eager
     )
 
 

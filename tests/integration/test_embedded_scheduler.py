@@ -56,7 +56,9 @@ def test_the_embedded_default_retries_webhooks_and_sweeps_pending_orders(tmp_pat
         assert wait_for(lambda: status() == OrderStatus.PLACED, 30), (status(), web.log()[-3000:])
 
         def answers() -> list[int]:
-            return [r["status"] for r in receiver.requests() if r["body"].get("new_status") == "placed"]
+            return [
+                r["status"] for r in receiver.requests() if r["body"].get("new_status") == "placed"
+            ]
 
         # placed by the sweep: its webhook failed once, then the retry delivered it
         assert wait_for(lambda: answers() == [500, 200], 30), (
