@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import cast
 
+import redis
 import sqlalchemy as sa
 from flask import current_app
 from kombu.exceptions import OperationalError as BrokerError
 
+from oms import events
 from oms.db import after_commit, transaction, transaction_local, utcnow
 from oms.extensions import db
 from oms.outbox.models import OutboxMessage
@@ -170,7 +172,9 @@ def relay(
     when given, an admin's replay); returns how many.
 
     Rows are claimed with ``FOR UPDATE SKIP LOCKED`` so several relays never send the same row
-    at once; the age filter leaves fresh rows to their own after-commit dispatch."""
+    at once; the age filter leaves fresh rows to their own after-commit dispatch. Event rows
+    (``oms.events``) are stored in the Redis stream from here, in the order they were written
+    (once: an event its own process stored already is only marked sent)."""
     cutoff = utcnow() - timedelta(seconds=min_age_seconds)
     with transaction() as session:
         query = sa.select(OutboxMessage).where(
@@ -183,7 +187,21 @@ def relay(
         ).all()
         eager = current_app.extensions["celery"].conf.task_always_eager
         sent = 0
+        events_refused = False
         for message in messages:
+            if message.task == events.OUTBOX_TASK:  # stored in the stream here, oldest first
+                if events_refused:
+                    continue  # Redis is away: the later ones wait, in order, for the next pass
+                message.attempts += 1
+                try:
+                    events.deliver_stored(message.kwargs["event"])
+                except redis.RedisError as exc:
+                    message.last_error = f"{exc.__class__.__name__}: {exc}"[:500]
+                    events_refused = True
+                    continue
+                message.sent_at = utcnow()
+                sent += 1
+                continue
             if eager:  # after this transaction, which holds the rows' locks
                 run = functools.partial(_run_in_process, message.id, message.task, message.kwargs)
                 after_commit(run)
