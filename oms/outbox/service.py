@@ -166,7 +166,11 @@ def dispatch(messages: list[_Committed]) -> int:
 
 
 def relay(
-    *, limit: int = 500, min_age_seconds: float = 2.0, message_ids: list[int] | None = None
+    *,
+    limit: int = 500,
+    min_age_seconds: float = 2.0,
+    message_ids: list[int] | None = None,
+    passes: int = 20,
 ) -> int:
     """Send unsent messages older than ``min_age_seconds`` (beat task; only ``message_ids``
     when given, an admin's replay); returns how many.
@@ -174,7 +178,21 @@ def relay(
     Rows are claimed with ``FOR UPDATE SKIP LOCKED`` so several relays never send the same row
     at once; the age filter leaves fresh rows to their own after-commit dispatch. Event rows
     (``oms.events``) are stored in the Redis stream from here, in the order they were written
-    (once: an event its own process stored already is only marked sent)."""
+    (once: an event its own process stored already is only marked sent). Every event has a
+    row, so a pass of ``limit`` rows is followed by another, up to ``passes``."""
+    sent = 0
+    for _ in range(passes):
+        claimed, sent_now = _relay_pass(limit, min_age_seconds, message_ids)
+        sent += sent_now
+        if claimed < limit or message_ids is not None or sent_now == 0:
+            break
+    return sent
+
+
+def _relay_pass(
+    limit: int, min_age_seconds: float, message_ids: list[int] | None
+) -> tuple[int, int]:
+    """One transaction of :func:`relay`: how many rows it claimed, and sent."""
     cutoff = utcnow() - timedelta(seconds=min_age_seconds)
     with transaction() as session:
         query = sa.select(OutboxMessage).where(
@@ -213,13 +231,25 @@ def relay(
                 break  # the broker is down: the rest would fail too
             message.sent_at = utcnow()
             sent += 1
-        return sent
+        return len(messages), sent
 
 
-def purge_sent(*, older_than: timedelta = timedelta(days=7)) -> int:
-    """Delete messages sent more than ``older_than`` ago; returns how many."""
+def purge_sent(
+    *, older_than: timedelta = timedelta(days=7), events_older_than: timedelta = timedelta(hours=1)
+) -> int:
+    """Delete messages sent more than ``older_than`` ago, and events' rows (one per event, the
+    stream keeps the events) sent more than ``events_older_than`` ago; returns how many."""
+    now = utcnow()
     with transaction() as session:
         result = session.execute(
-            sa.delete(OutboxMessage).where(OutboxMessage.sent_at < utcnow() - older_than)
+            sa.delete(OutboxMessage).where(
+                sa.or_(
+                    OutboxMessage.sent_at < now - older_than,
+                    sa.and_(
+                        OutboxMessage.task == events.OUTBOX_TASK,
+                        OutboxMessage.sent_at < now - events_older_than,
+                    ),
+                )
+            )
         )
     return cast(sa.CursorResult, result).rowcount or 0
