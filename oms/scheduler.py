@@ -63,6 +63,7 @@ def stop() -> None:
         beat, _beat = _beat, None
     if beat is not None:
         beat.stop()
+        beat.join(10)
 
 
 def _schedule_of(app: Flask) -> dict:
