@@ -205,33 +205,42 @@ def _relay_pass(
         ).all()
         eager = current_app.extensions["celery"].conf.task_always_eager
         sent = 0
-        events_refused = False
+        events_refused = broker_refused = False
+        stored: list[int] = []  # event rows, marked sent by one UPDATE
         for message in messages:
             if message.task == events.OUTBOX_TASK:  # stored in the stream here, oldest first
                 if events_refused:
                     continue  # Redis is away: the later ones wait, in order, for the next pass
-                message.attempts += 1
                 try:
                     events.deliver_stored(message.kwargs["event"])
                 except redis.RedisError as exc:
+                    message.attempts += 1
                     message.last_error = f"{exc.__class__.__name__}: {exc}"[:500]
                     events_refused = True
                     continue
-                message.sent_at = utcnow()
-                sent += 1
+                stored.append(message.id)
                 continue
             if eager:  # after this transaction, which holds the rows' locks
                 run = functools.partial(_run_in_process, message.id, message.task, message.kwargs)
                 after_commit(run)
                 sent += 1
                 continue
+            if broker_refused:
+                continue  # the broker is down: the rest would fail too (events still go)
             message.attempts += 1
             message.last_error = _publish(message.task, message.kwargs)
             if message.last_error is not None:
-                break  # the broker is down: the rest would fail too
+                broker_refused = True
+                continue
             message.sent_at = utcnow()
             sent += 1
-        return len(messages), sent
+        if stored:
+            session.execute(
+                sa.update(OutboxMessage)
+                .where(OutboxMessage.id.in_(stored))
+                .values(sent_at=utcnow(), attempts=OutboxMessage.attempts + 1)
+            )
+        return len(messages), sent + len(stored)
 
 
 def purge_sent(
