@@ -31,14 +31,14 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import cast
 
 import redis
 import sqlalchemy as sa
 from redis.commands.core import Script
 
-from oms.db import after_commit, utcnow
+from oms.db import after_commit, transaction, utcnow
 from oms.event_catalogue import check
 from oms.extensions import db
 from oms.outbox.models import OutboxMessage
@@ -51,14 +51,15 @@ RELAY_ONLY_SECONDS = 10.0  # after a failed delivery, this process's events wait
 _relay_only_until = 0.0
 _scripts: dict[int, Script] = {}  # the store-once script, per Redis client
 
-# Store an event once: KEYS[1] the stream, KEYS[2] the event id's marker; ARGV the event's
-# JSON, the stream's length cap, the marker's lifetime. Answers {1, seq} when stored now,
-# {0, seq} when it was stored before.
+# Store an event once: KEYS[1] the stream, KEYS[2] the event id's marker, KEYS[3] since when
+# Redis keeps them (set once, lost with them); ARGV the event's JSON, the stream's length cap,
+# the marker's lifetime, now. Answers {1, seq} when stored now, {0, seq} when stored before.
 _STORE_ONCE = """
 local seen = redis.call('GET', KEYS[2])
 if seen then return {0, seen} end
 local seq = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'event', ARGV[1])
 redis.call('SET', KEYS[2], seq, 'EX', ARGV[3])
+redis.call('SET', KEYS[3], ARGV[4], 'NX')
 return {1, seq}
 """
 
@@ -91,18 +92,22 @@ def publish(event_type: str, **fields) -> None:
         **fields,
         "at": fields.get("at") or utcnow().isoformat(),
     }
-    stored = redis_client() is not None  # the embedded default has no stream: nothing to relay
-    if stored:
-        # as the outbox and the stream keep it; added before the hooks read anything, so the
-        # transaction's outbox rows go out in one INSERT (a hook's query flushes them)
-        event = json.loads(json.dumps(event, default=str))
-        db.session.add(OutboxMessage(task=OUTBOX_TASK, kwargs={"event": event}, attempts=0))
+    if redis_client() is None:  # the embedded default has no stream: nothing to relay
+        for hook in list(_publish_hooks):
+            hook(event)
+        after_commit(lambda: _hand_out({**event, "seq": None}))
+        return
+    # as the outbox and the stream keep it; added before the hooks read anything, so the
+    # transaction's outbox rows go out in one INSERT (a hook's query flushes them)
+    event = json.loads(json.dumps(event, default=str))
+    message = OutboxMessage(task=OUTBOX_TASK, kwargs={"event": event}, attempts=0)
+    db.session.add(message)
     for hook in list(_publish_hooks):
         hook(event)
 
     def deliver_event() -> None:
-        if not stored or time.monotonic() >= _relay_only_until:
-            deliver(event)
+        if time.monotonic() < _relay_only_until or deliver(event)["seq"] is None:
+            _leave_to_relay(message)
 
     after_commit(deliver_event)
 
@@ -132,6 +137,33 @@ def deliver(event: dict) -> dict:
     return event
 
 
+def _leave_to_relay(message: OutboxMessage) -> None:
+    """After the commit: note on the event's row that its process did not store it (an
+    attempt), so the relay stores it even after Redis lost its data (it takes an untried row
+    written before that as stored in the stream Redis lost)."""
+    row_id = cast(tuple, sa.inspect(message).identity)[0]  # no read of the row again
+    try:
+        with transaction() as session:
+            session.execute(
+                sa.update(OutboxMessage)
+                .where(OutboxMessage.id == row_id)
+                .values(attempts=OutboxMessage.attempts + 1)
+            )
+    except Exception:  # the database is away too: the relay still takes it unless Redis restarts
+        db.session.rollback()
+        log.exception("an event was not noted as left to the relay")
+
+
+def kept_since(client: redis.Redis) -> datetime:
+    """Since when Redis has kept this deployment's stream and markers: the time of the first
+    store after it last lost them (restarted without persistence, flushed)."""
+    key = redis_key("events", "kept-since")
+    now = time.time()
+    client.set(key, now, nx=True)
+    kept = client.get(key)
+    return datetime.fromtimestamp(float(kept or now), UTC)
+
+
 def deliver_stored(event: dict) -> None:
     """The outbox relay's delivery of an event committed earlier: stored in the stream and
     handed out unless it was already; raises ``redis.RedisError`` while Redis is away."""
@@ -140,12 +172,18 @@ def deliver_stored(event: dict) -> None:
         _hand_out(event)
 
 
-def _store(event: dict) -> bool:
-    """Append ``event`` to the stream, setting its ``seq``; False when an event of its id was
-    stored before (then ``seq`` is that entry's)."""
+def stream_client() -> redis.Redis:
+    """The Redis client of the stream (a ``redis.ConnectionError`` when none is configured)."""
     client = redis_client()
     if client is None:
         raise redis.ConnectionError("no Redis configured")
+    return client
+
+
+def _store(event: dict) -> bool:
+    """Append ``event`` to the stream, setting its ``seq``; False when an event of its id was
+    stored before (then ``seq`` is that entry's)."""
+    client = stream_client()
     body = json.dumps({k: v for k, v in event.items() if k != "seq"}, default=str)
     if not event.get("id"):  # not from publish(): nothing to store it once by
         seq = client.xadd(stream_key(), {"event": body}, maxlen=STREAM_MAXLEN, approximate=True)
@@ -153,9 +191,13 @@ def _store(event: dict) -> bool:
         return True
     if id(client) not in _scripts:
         _scripts[id(client)] = client.register_script(_STORE_ONCE)
-    keys = [stream_key(), redis_key("events", "stored", event["id"])]
+    keys = [
+        stream_key(),
+        redis_key("events", "stored", event["id"]),
+        redis_key("events", "kept-since"),
+    ]
     stored_now, seq = cast(
-        list, _scripts[id(client)](keys, [body, STREAM_MAXLEN, STORED_KEY_SECONDS])
+        list, _scripts[id(client)](keys, [body, STREAM_MAXLEN, STORED_KEY_SECONDS, time.time()])
     )
     event["seq"] = seq.decode() if isinstance(seq, bytes) else seq
     return bool(stored_now)

@@ -21,7 +21,7 @@ from flask import current_app
 from kombu.exceptions import OperationalError as BrokerError
 
 from oms import events
-from oms.db import after_commit, transaction, transaction_local, utcnow
+from oms.db import after_commit, as_utc, transaction, transaction_local, utcnow
 from oms.extensions import db
 from oms.outbox.models import OutboxMessage
 
@@ -206,12 +206,19 @@ def _relay_pass(
         eager = current_app.extensions["celery"].conf.task_always_eager
         sent = 0
         events_refused = broker_refused = False
+        kept_since = None
         stored: list[int] = []  # event rows, marked sent by one UPDATE
         for message in messages:
             if message.task == events.OUTBOX_TASK:  # stored in the stream here, oldest first
                 if events_refused:
                     continue  # Redis is away: the later ones wait, in order, for the next pass
                 try:
+                    kept_since = kept_since or events.kept_since(events.stream_client())
+                    if message.attempts == 0 and as_utc(message.created_at) < kept_since:
+                        # its process stored it (no failure noted) in the stream Redis lost
+                        # since (restarted without persistence): not again, to no one twice
+                        stored.append(message.id)
+                        continue
                     events.deliver_stored(message.kwargs["event"])
                 except redis.RedisError as exc:
                     message.attempts += 1
