@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from logging import getLogger  # (not `import logging`: oms.logging, once imported, is that name)
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,6 +37,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_blueprints(app)
     register_realtime(app)
     register_webhooks(app)
+    register_scheduler(app)
     register_commands(app)
     return app
 
@@ -114,6 +116,9 @@ def init_socketio(app: Flask, socketio) -> None:
     Every transport, so clients at their defaults (long polling first) connect: a polling
     session lives in the process that opened it, and the proxy keeps each client on one
     socket process (deploy/nginx.conf)."""
+    from oms.realtime import handlers
+    from oms.realtime.manager import RedisManager
+
     mode = app.config["OMS_SOCKETIO"]
     # Flask-SocketIO keeps the previous app's options; each app decides its own (several
     # apps live in one test process).
@@ -123,10 +128,18 @@ def init_socketio(app: Flask, socketio) -> None:
     server_logger, engine_logger = getLogger("socketio.server"), getLogger("engineio.server")
     server_logger.setLevel("ERROR")
     engine_logger.setLevel("ERROR")
+    options = {}
+    if app.config["OMS_REDIS_URL"]:
+        options["client_manager"] = RedisManager(
+            app.config["OMS_REDIS_URL"],
+            channel=f"{app.config['OMS_REDIS_NAMESPACE']}:socketio",
+            write_only=mode == "separate",  # no app: only emits
+            on_resubscribed=handlers.ask_to_catch_up,
+            on_recheck=functools.partial(handlers.recheck, app),
+        )
     socketio.init_app(
-        None if mode == "separate" else app,  # no app: a write-only Redis manager
-        message_queue=app.config["OMS_REDIS_URL"],
-        channel=f"{app.config['OMS_REDIS_NAMESPACE']}:socketio",
+        None if mode == "separate" else app,
+        **options,
         async_mode="gevent" if mode == "server" else "threading",
         # None: the page must come from the address it connects to
         cors_allowed_origins=_socket_origins(app) if mode == "server" else None,
@@ -150,10 +163,14 @@ def _socket_origins(app: Flask):
 
 
 def register_realtime(app: Flask) -> None:
-    """Relay published events to the Socket.IO rooms."""
+    """Relay published events to the Socket.IO rooms; re-check a user's open connections
+    when their sessions end."""
+    from oms.auth import service as auth_service
+    from oms.realtime.handlers import recheck_everywhere
     from oms.realtime.relay import register_relay
 
     register_relay()
+    auth_service.on_sessions_changed(recheck_everywhere)
 
 
 def register_webhooks(app: Flask) -> None:
@@ -161,6 +178,13 @@ def register_webhooks(app: Flask) -> None:
     from oms.webhooks import service
 
     service.register()
+
+
+def register_scheduler(app: Flask) -> None:
+    """With no broker (the embedded default), run beat's schedule in this process."""
+    from oms import scheduler
+
+    scheduler.register(app)
 
 
 def register_request_hooks(app: Flask) -> None:

@@ -425,6 +425,9 @@ def load_config(overrides: dict | None = None) -> dict:
             webhook_seconds=_env_float("OMS_WEBHOOKS_SWEEP_SECONDS", 15.0),
             reconcile_seconds=_env_float("OMS_RECONCILE_SECONDS", 300.0),
         ),
+        # With no broker (tasks in-process), the web process runs beat's schedule on a thread
+        # of its own (oms.scheduler); off, nothing runs the periodic work.
+        "OMS_EMBEDDED_SCHEDULER": _env_bool("OMS_EMBEDDED_SCHEDULER", True),
         # Customer email: SMTP when OMS_SMTP_URL is set, else .eml files in OMS_MAIL_DIR.
         # A reservation task decides up to this many of the oldest pending orders with its own
         # in one transaction: a burst is decided at the batch rate (1 = one order per task).

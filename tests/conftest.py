@@ -218,6 +218,7 @@ def make_test_config(**overrides) -> dict:
         "OMS_LOG_LEVEL": "WARNING",
         "OMS_MAIL_DIR": TEST_MAIL_DIR,
         "OMS_EXPORT_DIR": TEST_EXPORT_DIR,
+        "OMS_EMBEDDED_SCHEDULER": False,  # tests run periodic work themselves
         "CELERY": {
             "broker_url": "memory://",
             "result_backend": None,

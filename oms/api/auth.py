@@ -9,18 +9,19 @@ from oms import limits
 from oms.auth import service
 from oms.auth.access import require_role
 from oms.auth.schemas import (
-    AccessTokenSchema,
     LoginSchema,
     MessageSchema,
     PasswordChangeSchema,
     PasswordResetConfirmSchema,
     PasswordResetRequestSchema,
+    RefreshedTokensSchema,
     RegisterConfirmSchema,
     RegisterSchema,
     TokensSchema,
     UserSchema,
 )
 from oms.auth.tokens import issue_tokens, require_cookie_transport, set_token_cookies
+from oms.errors import AuthenticationError
 from oms.extensions import limiter
 from oms.openapi import Blueprint
 
@@ -118,7 +119,7 @@ def logout():
     refresh_lifetime = current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]
     # The sid must outlive the longest token of the session: the refresh token.
     expires = service.token_expiry(claims["iat"]) + refresh_lifetime
-    service.revoke(token_ids=ids, expires_at=expires)
+    service.revoke(token_ids=ids, expires_at=expires, user_id=current_user.id)
     response = jsonify({"message": "Logged out."})
     unset_jwt_cookies(response)
     return response
@@ -126,13 +127,20 @@ def logout():
 
 @blp.route("/refresh", methods=["POST"])
 @require_role(refresh=True)
-@blp.response(200, AccessTokenSchema)
+@blp.response(200, RefreshedTokensSchema)
+@blp.alt_response(401, description="The refresh token is invalid, expired, revoked or spent")
 def refresh():
-    """A new access token from a refresh token, in the same login session."""
-    sid = get_jwt().get("sid")
-    tokens = issue_tokens(current_user, sid=sid)
-    response = jsonify({"access_token": tokens["access_token"]})
-    set_token_cookies(response, {"access_token": tokens["access_token"]})
+    """A new access token and a new refresh token, in the same login session.
+
+    A refresh token works once (rotation): the one sent is spent, and the answer carries the
+    one to use next (also in the cookies). Using a spent one again means a copy of it is in
+    someone else's hands: the whole login session ends (401), every token of it with it."""
+    claims = get_jwt()
+    if not service.spend_refresh_token(claims):
+        raise AuthenticationError("The refresh token was already used; log in again.")
+    tokens = issue_tokens(current_user, sid=claims.get("sid"))
+    response = jsonify(RefreshedTokensSchema().dump(tokens))
+    set_token_cookies(response, tokens)
     return response
 
 

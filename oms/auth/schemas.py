@@ -62,10 +62,11 @@ class TokensSchema(ma.Schema):
     user = ma.fields.Nested(UserSchema)
 
 
-class AccessTokenSchema(ma.Schema):
-    """A renewed access token."""
+class RefreshedTokensSchema(ma.Schema):
+    """A renewed access token, and the refresh token that replaces the one just spent."""
 
     access_token = ma.fields.String()
+    refresh_token = ma.fields.String()
 
 
 class MessageSchema(ma.Schema):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -19,12 +21,49 @@ from oms.auth.models import PasswordReset, RevokedToken, TokenPurpose, User
 from oms.auth.passwords import check_password, hash_password
 from oms.customers.errors import EmailTaken
 from oms.customers.models import Customer
-from oms.db import as_utc, rowcount, transaction, utcnow
+from oms.db import (
+    after_commit,
+    as_utc,
+    insert_or_ignore,
+    rowcount,
+    transaction,
+    transaction_local,
+    utcnow,
+)
 from oms.errors import AuthenticationError, NotFoundError, ValidationError
 from oms.extensions import db
 from oms.outbox import service as outbox
 
 MIN_PASSWORD_LENGTH = 8
+log = logging.getLogger("oms.auth")
+_session_listeners: list[Callable[[set[str]], None]] = []
+
+
+def on_sessions_changed(listener: Callable[[set[str]], None]) -> None:
+    """Call ``listener(user_ids)`` after every commit that ended sessions of these users or
+    changed what they may see (logout, logout-all, a password change or reset, deactivation,
+    a new role, a stolen refresh token): the Socket.IO processes re-check those users' open
+    connections at once (``oms.realtime``), instead of at their next periodic check."""
+    if listener not in _session_listeners:
+        _session_listeners.append(listener)
+
+
+def _sessions_changed(user_id: uuid.UUID | str) -> None:
+    """In the current transaction: tell the listeners about ``user_id`` once it commits."""
+    local = transaction_local()
+    if "sessions_changed" not in local:
+        users: set[str] = set()
+        local["sessions_changed"] = users
+        after_commit(lambda: _announce(users))
+    local["sessions_changed"].add(str(user_id))
+
+
+def _announce(user_ids: set[str]) -> None:
+    for listener in list(_session_listeners):
+        try:
+            listener(user_ids)
+        except Exception:  # the change is committed; the periodic re-check still catches it
+            log.exception("announcing ended sessions failed")
 
 
 def _check_password_policy(password: str, field: str = "password") -> None:
@@ -342,12 +381,46 @@ def _link_customer(
     return customer
 
 
-def revoke(*, token_ids: list[str], expires_at: datetime) -> None:
-    """Revoke token ids (a ``jti`` or a whole login ``sid``) until ``expires_at``."""
+def revoke(*, token_ids: list[str], expires_at: datetime, user_id: uuid.UUID | str) -> None:
+    """Revoke token ids (a ``jti`` or a whole login ``sid``) of ``user_id`` until
+    ``expires_at``."""
     with transaction() as session:
-        for token_id in token_ids:
-            if session.get(RevokedToken, token_id) is None:
-                session.add(RevokedToken(jti=token_id, expires_at=expires_at))
+        session.execute(
+            insert_or_ignore(RevokedToken)
+            .values([{"jti": token_id, "expires_at": expires_at} for token_id in token_ids])
+            .on_conflict_do_nothing()  # revoked already (by a concurrent request too)
+        )
+        _sessions_changed(user_id)
+
+
+def spend_refresh_token(claims: dict) -> bool:
+    """Rotation: a refresh token works once. Revoke its ``jti``; False when it was spent
+    already (two uses at once: the loser's session ends, as for any reuse)."""
+    with transaction() as session:
+        spent = session.execute(
+            insert_or_ignore(RevokedToken)
+            .values(jti=claims["jti"], expires_at=token_expiry(claims["exp"]))
+            .on_conflict_do_nothing()
+        )
+        if rowcount(spent) == 1:
+            return True
+    refresh_token_reused(claims)
+    return False
+
+
+def refresh_token_reused(claims: dict) -> None:
+    """A refresh token was used again after it was spent (rotated): someone holds a copy of
+    it. End its whole login session (every token issued with its ``sid``), whoever holds it;
+    the owner logs in again."""
+    sid = claims.get("sid")
+    if not sid or revoked_among({sid}):
+        return
+    log.warning("a spent refresh token was used again: its session ends")
+    revoke(
+        token_ids=[sid],
+        expires_at=token_expiry(claims["iat"]) + current_app.config["JWT_REFRESH_TOKEN_EXPIRES"],
+        user_id=claims["sub"],
+    )
 
 
 def token_ids(claims: dict) -> list[str]:
@@ -449,6 +522,7 @@ def update(
         if user.id == actor.id and ((role is not None and role != user.role) or is_active is False):
             raise OwnAccountProtected()
         before = audit.snapshot(user, audit.USER_FIELDS)
+        access_before = (user.role, user.is_active)
         if role is not None:
             user.role = role
         if is_active is not None:
@@ -457,6 +531,8 @@ def update(
             user.first_name = first_name.strip()
         if last_name is not None:
             user.last_name = last_name.strip()
+        if access_before != (user.role, user.is_active):
+            _sessions_changed(user.id)  # what their open connections may hear changed
         audit.record_change(
             "user.updated",
             entity_type="user",
@@ -473,6 +549,7 @@ def update(
 def _end_every_session(user: User) -> None:
     """Refuse every token the user holds: each carries the epoch it was issued in."""
     user.session_epoch = User.session_epoch + 1
+    _sessions_changed(user.id)
 
 
 def end_every_session(*, user_id: uuid.UUID) -> User:

@@ -1,7 +1,9 @@
 """JWT issuing and the flask-jwt-extended callbacks (user lookup, revocation, error envelope).
 
 Every login gets a session id (``sid``) shared by its access and refresh tokens; logout
-revokes the ``sid``, so the refresh token dies with the access token.
+revokes the ``sid``, so the refresh token dies with the access token. A refresh token works
+once: using it spends it (its ``jti`` is revoked) and hands out the next one in the same
+session; a spent one used again ends the session (``service.refresh_token_reused``).
 """
 
 from __future__ import annotations
@@ -115,6 +117,14 @@ def register_jwt_callbacks(jwt: JWTManager) -> None:
     def _is_revoked(_header, payload) -> bool:
         user, revoked = service.token_holder(payload)
         g.token_holder = user
+        spent = (
+            revoked
+            and payload.get("type") == "refresh"
+            and user is not None
+            and service.revoked_among({payload["jti"]})  # spent by a rotation: a stolen copy
+        )
+        if spent:
+            service.refresh_token_reused(payload)
         return revoked
 
     def _unauthenticated(message: str):

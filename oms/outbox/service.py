@@ -15,11 +15,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import cast
 
+import redis
 import sqlalchemy as sa
 from flask import current_app
 from kombu.exceptions import OperationalError as BrokerError
 
-from oms.db import after_commit, transaction, transaction_local, utcnow
+from oms import events
+from oms.db import after_commit, as_utc, transaction, transaction_local, utcnow
 from oms.extensions import db
 from oms.outbox.models import OutboxMessage
 
@@ -164,13 +166,33 @@ def dispatch(messages: list[_Committed]) -> int:
 
 
 def relay(
-    *, limit: int = 500, min_age_seconds: float = 2.0, message_ids: list[int] | None = None
+    *,
+    limit: int = 500,
+    min_age_seconds: float = 2.0,
+    message_ids: list[int] | None = None,
+    passes: int = 20,
 ) -> int:
     """Send unsent messages older than ``min_age_seconds`` (beat task; only ``message_ids``
     when given, an admin's replay); returns how many.
 
     Rows are claimed with ``FOR UPDATE SKIP LOCKED`` so several relays never send the same row
-    at once; the age filter leaves fresh rows to their own after-commit dispatch."""
+    at once; the age filter leaves fresh rows to their own after-commit dispatch. Event rows
+    (``oms.events``) are stored in the Redis stream from here, in the order they were written
+    (once: an event its own process stored already is only marked sent). Every event has a
+    row, so a pass of ``limit`` rows is followed by another, up to ``passes``."""
+    sent = 0
+    for _ in range(passes):
+        claimed, sent_now = _relay_pass(limit, min_age_seconds, message_ids)
+        sent += sent_now
+        if claimed < limit or message_ids is not None or sent_now == 0:
+            break
+    return sent
+
+
+def _relay_pass(
+    limit: int, min_age_seconds: float, message_ids: list[int] | None
+) -> tuple[int, int]:
+    """One transaction of :func:`relay`: how many rows it claimed, and sent."""
     cutoff = utcnow() - timedelta(seconds=min_age_seconds)
     with transaction() as session:
         query = sa.select(OutboxMessage).where(
@@ -183,25 +205,67 @@ def relay(
         ).all()
         eager = current_app.extensions["celery"].conf.task_always_eager
         sent = 0
+        events_refused = broker_refused = False
+        kept_since = None
+        stored: list[int] = []  # event rows, marked sent by one UPDATE
         for message in messages:
+            if message.task == events.OUTBOX_TASK:  # stored in the stream here, oldest first
+                if events_refused:
+                    continue  # Redis is away: the later ones wait, in order, for the next pass
+                try:
+                    kept_since = kept_since or events.kept_since(events.stream_client())
+                    if message.attempts == 0 and as_utc(message.created_at) < kept_since:
+                        # its process stored it (no failure noted) in the stream Redis lost
+                        # since (restarted without persistence): not again, to no one twice
+                        stored.append(message.id)
+                        continue
+                    events.deliver_stored(message.kwargs["event"])
+                except redis.RedisError as exc:
+                    message.attempts += 1
+                    message.last_error = f"{exc.__class__.__name__}: {exc}"[:500]
+                    events_refused = True
+                    continue
+                stored.append(message.id)
+                continue
             if eager:  # after this transaction, which holds the rows' locks
                 run = functools.partial(_run_in_process, message.id, message.task, message.kwargs)
                 after_commit(run)
                 sent += 1
                 continue
+            if broker_refused:
+                continue  # the broker is down: the rest would fail too (events still go)
             message.attempts += 1
             message.last_error = _publish(message.task, message.kwargs)
             if message.last_error is not None:
-                break  # the broker is down: the rest would fail too
+                broker_refused = True
+                continue
             message.sent_at = utcnow()
             sent += 1
-        return sent
+        if stored:
+            session.execute(
+                sa.update(OutboxMessage)
+                .where(OutboxMessage.id.in_(stored))
+                .values(sent_at=utcnow(), attempts=OutboxMessage.attempts + 1)
+            )
+        return len(messages), sent + len(stored)
 
 
-def purge_sent(*, older_than: timedelta = timedelta(days=7)) -> int:
-    """Delete messages sent more than ``older_than`` ago; returns how many."""
+def purge_sent(
+    *, older_than: timedelta = timedelta(days=7), events_older_than: timedelta = timedelta(hours=1)
+) -> int:
+    """Delete messages sent more than ``older_than`` ago, and events' rows (one per event, the
+    stream keeps the events) sent more than ``events_older_than`` ago; returns how many."""
+    now = utcnow()
     with transaction() as session:
         result = session.execute(
-            sa.delete(OutboxMessage).where(OutboxMessage.sent_at < utcnow() - older_than)
+            sa.delete(OutboxMessage).where(
+                sa.or_(
+                    OutboxMessage.sent_at < now - older_than,
+                    sa.and_(
+                        OutboxMessage.task == events.OUTBOX_TASK,
+                        OutboxMessage.sent_at < now - events_older_than,
+                    ),
+                )
+            )
         )
     return cast(sa.CursorResult, result).rowcount or 0

@@ -4,10 +4,12 @@ and keep checking that each connection's login is still good.
 Clients authenticate with the browser's ``access_token_cookie`` or an ``auth`` payload
 ``{"token": "<access token>"}``; a missing, invalid, expired or revoked token, or an inactive
 account, refuses the connection. There is no "join" handler: rooms come from the user alone.
-Every ``OMS_SOCKET_RECHECK_SECONDS`` each process serving Socket.IO re-checks its own
-connections and disconnects those whose token expired or was revoked (logout) or whose user
-was deactivated or changed role; clients reconnect with a fresh token and get the rooms they
-now deserve. An admin's connection also starts the worker-health push (``workers_feed``).
+A logout, a password change, a deactivation or a new role re-checks that user's connections in
+every process at once (``recheck_everywhere``, through Redis), and every
+``OMS_SOCKET_RECHECK_SECONDS`` each process serving Socket.IO re-checks all its own (expired
+tokens); it disconnects those whose token expired or was revoked or whose user was
+deactivated or changed role; clients reconnect with a fresh token and get the rooms they now
+deserve. An admin's connection also starts the worker-health push (``workers_feed``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from oms.auth.enums import UserRole
 from oms.auth.models import User
 from oms.extensions import socketio
 from oms.realtime import workers_feed
+from oms.realtime.manager import CATCH_UP_NEEDED, RedisManager
 from oms.realtime.rooms import rooms_for_event, rooms_for_user
 
 log = logging.getLogger("oms.realtime")
@@ -96,17 +99,46 @@ def invalid_connections(connections: dict[str, Connection]) -> list[str]:
     return bad
 
 
+def recheck(app, user_ids: set[str] | None = None) -> None:
+    """Disconnect this process's connections (of ``user_ids`` only, when given) whose login
+    is no longer good: they reconnect with the rooms they now deserve, or not at all."""
+    try:
+        with app.app_context():
+            mine = {
+                sid: c
+                for sid, c in list(_connections.items())
+                if user_ids is None or str(c.user_id) in user_ids
+            }
+            for sid in invalid_connections(mine):
+                _connections.pop(sid, None)
+                socketio.server.disconnect(sid)
+    except Exception:  # keep checking; a database hiccup must not end the loop
+        log.exception("socket re-check failed")
+
+
+def recheck_everywhere(user_ids: set[str]) -> None:
+    """After a commit that ended sessions of ``user_ids`` (``oms.auth.service``): every
+    process serving Socket.IO re-checks their connections now, through Redis; without Redis
+    only this process serves it, and does so on a background task."""
+    manager = getattr(socketio.server, "manager", None)
+    if isinstance(manager, RedisManager):
+        manager.publish_recheck(user_ids)
+    elif socketio.server is not None:
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        socketio.start_background_task(recheck, app, set(user_ids))
+
+
+def ask_to_catch_up() -> None:
+    """Tell every connection of this process to catch up: its process stopped listening to
+    Redis for a while, and the events of that while reach it only through ``catch_up``."""
+    socketio.emit(CATCH_UP_NEEDED, {}, ignore_queue=True)
+
+
 def _recheck_forever(app) -> None:
     interval = app.config["OMS_SOCKET_RECHECK_SECONDS"]
     while True:
         time.sleep(interval)
-        try:
-            with app.app_context():
-                for sid in invalid_connections(dict(_connections)):
-                    _connections.pop(sid, None)
-                    socketio.server.disconnect(sid)
-        except Exception:  # keep checking; a database hiccup must not end the loop
-            log.exception("socket re-check failed")
+        recheck(app)
 
 
 def _start_rechecks() -> None:

@@ -6,8 +6,9 @@ A page authenticates from the JWT cookies only. A logged-out visitor is sent to
 
 An access cookie lives as long as its token (15 minutes by default) while the refresh cookie
 lives for days, so a page request that only carries a valid refresh cookie gets a new access
-cookie in the same login session (the same thing ``POST /api/v1/auth/refresh`` does for the
-JavaScript). A GET page load carries no CSRF risk: it changes nothing but the cookie.
+cookie in the same login session, and the refresh cookie is rotated (the same thing
+``POST /api/v1/auth/refresh`` does for the JavaScript). A GET page load carries no CSRF risk:
+it changes nothing but the cookies.
 """
 
 from __future__ import annotations
@@ -17,14 +18,15 @@ from functools import wraps
 from urllib.parse import urlsplit
 
 from flask import after_this_request, redirect, request, url_for
-from flask_jwt_extended import get_current_user, get_jwt, set_access_cookies, verify_jwt_in_request
+from flask_jwt_extended import get_current_user, get_jwt, verify_jwt_in_request
 from flask_jwt_extended.exceptions import JWTExtendedException
 from jwt.exceptions import PyJWTError
 
+from oms.auth import service as auth_service
 from oms.auth.access import ALL_ROLES
 from oms.auth.enums import UserRole
 from oms.auth.models import User
-from oms.auth.tokens import issue_tokens
+from oms.auth.tokens import issue_tokens, set_token_cookies
 from oms.errors import AuthorizationError
 
 _CACHE_KEY = "oms.page_user"
@@ -61,12 +63,14 @@ def page_user() -> User | None:
     user = _verified_user(refresh=False)
     if user is None:
         user = _verified_user(refresh=True)
+        if user is not None and not auth_service.spend_refresh_token(get_jwt()):
+            user = None  # spent already: a copy was used, and the session has ended
         if user is not None:
-            token = issue_tokens(user, sid=get_jwt().get("sid"))["access_token"]
+            tokens = issue_tokens(user, sid=get_jwt().get("sid"))
 
             @after_this_request
-            def _renew_access_cookie(response):
-                set_access_cookies(response, token)
+            def _renew_cookies(response):
+                set_token_cookies(response, tokens)
                 return response
 
     request.environ[_CACHE_KEY] = user

@@ -250,3 +250,55 @@ def test_failed_logins_are_rate_limited_and_successful_ones_are_not(app):
         for _ in range(5)
     ]
     assert ok == [200] * 5
+
+
+def test_a_refresh_token_works_once_and_its_reuse_ends_the_session(app_ctx, client, auth):
+    """Issue 24, item 5: the same refresh token answered 200 twice. Now each use hands out the
+    next one, and a spent one used again (a copy in other hands) ends that login session."""
+    user = make_user()
+    first = auth.login(user.email, PASSWORD)
+    other = auth.login(user.email, PASSWORD)  # another device: another session
+    response = client.post("/api/v1/auth/refresh", headers=_bearer(first["refresh_token"]))
+    assert response.status_code == 200
+    second = response.get_json()
+    assert set(second) == {"access_token", "refresh_token"}
+    assert second["refresh_token"] != first["refresh_token"]
+    assert client.get("/api/v1/auth/me", headers=_bearer(second["access_token"])).status_code == 200
+
+    reused = client.post("/api/v1/auth/refresh", headers=_bearer(first["refresh_token"]))
+    assert reused.status_code == 401
+    # the whole session ended: the thief's copy and the owner's newer tokens alike
+    for token in (second["access_token"], first["access_token"]):
+        assert client.get("/api/v1/auth/me", headers=_bearer(token)).status_code == 401
+    again = client.post("/api/v1/auth/refresh", headers=_bearer(second["refresh_token"]))
+    assert again.status_code == 401
+    # the other session is not touched
+    assert client.get("/api/v1/auth/me", headers=_bearer(other["access_token"])).status_code == 200
+    renewed = client.post("/api/v1/auth/refresh", headers=_bearer(other["refresh_token"]))
+    assert renewed.status_code == 200
+
+
+def test_a_refresh_token_used_twice_at_once_works_only_once(app_ctx, app, auth):
+    """Two uses racing: one gets the next token, the other a 401 (and the session ends)."""
+    import threading
+
+    user = make_user()
+    tokens = auth.login(user.email, PASSWORD)
+    answers: list[int] = []
+    start = threading.Barrier(4)
+
+    def use() -> None:
+        with app.test_client() as racer:
+            start.wait()
+            answers.append(
+                racer.post(
+                    "/api/v1/auth/refresh", headers=_bearer(tokens["refresh_token"])
+                ).status_code
+            )
+
+    threads = [threading.Thread(target=use) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(answers) == [200, 401, 401, 401]

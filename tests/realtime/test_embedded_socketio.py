@@ -53,3 +53,32 @@ def test_in_process_relay_without_redis(app):
         assert "inventory.low_stock" not in [k for k, _ in got["alice"]]
         for client in clients.values():
             client.disconnect()
+
+
+@pytest.mark.usefixtures("_database")
+def test_a_logout_drops_the_open_socket_at_once_without_redis(app):
+    """Issue 24, item 5, in the embedded default: the re-check runs in-process, at once."""
+    from tests.processes import wait_for
+
+    embedded = create_app(
+        make_test_config(
+            OMS_REDIS_URL=None, RATELIMIT_STORAGE_URI="memory://", OMS_SOCKET_RECHECK_SECONDS=600
+        )
+    )
+    with embedded.app_context():
+        user, other = make_user(UserRole.STAFF), make_user(UserRole.STAFF)
+        http = embedded.test_client()
+
+        def token(who):
+            body = {"email": who.email, "password": PASSWORD}
+            return http.post("/api/v1/auth/login", json=body).get_json()["access_token"]
+
+        mine, theirs = token(user), token(other)
+        socket = socketio.test_client(embedded, auth={"token": mine})
+        bystander = socketio.test_client(embedded, auth={"token": theirs})
+        assert socket.is_connected() and bystander.is_connected()
+        logout = http.post("/api/v1/auth/logout", headers={"Authorization": f"Bearer {mine}"})
+        assert logout.status_code == 200
+        assert wait_for(lambda: not socket.is_connected(), 5)
+        assert bystander.is_connected()
+        bystander.disconnect()

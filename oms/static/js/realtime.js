@@ -3,9 +3,11 @@
 //
 // It shows "Live", "Offline" or "Connecting…" in every [data-live-status] element, reconnects by
 // itself, and after a reconnect asks the server for the events it missed (`catch_up` with the last
-// `seq` it saw). When it cannot know what it missed (no seq seen yet, or the server answers
-// `complete: false`: too many events, or no longer kept), it calls `onResync` so the page
-// refetches its state instead.
+// `seq` it saw); it does the same when the server says `catch_up_needed` (its socket process
+// stopped hearing events for a while, the connection did not drop). When it cannot know what
+// it missed (no seq seen yet, or the server answers `complete: false`: too many events, or no
+// longer kept), it calls `onResync` so the page refetches its state instead. An event heard
+// both live and in a catch-up is handled once (by its id).
 
 import { refresh } from "./api.js";
 
@@ -14,6 +16,7 @@ export class LiveUpdates {
     this.handlers = new Map();
     this.onResync = onResync || (() => {});
     this.lastSeq = null;
+    this.seen = new Set(); // ids of the latest events handled, so none is handled twice
     this.connectedOnce = false;
     this.authRetries = 0;
     this.indicators = document.querySelectorAll("[data-live-status]");
@@ -37,6 +40,11 @@ export class LiveUpdates {
   }
 
   dispatch(type, event) {
+    if (event && event.id) {
+      if (this.seen.has(event.id)) return;
+      this.seen.add(event.id);
+      if (this.seen.size > 2000) this.seen.delete(this.seen.values().next().value);
+    }
     if (event && event.seq) this.lastSeq = event.seq;
     for (const handler of this.handlers.get(type) || []) {
       try { handler(event); } catch (error) { console.error("live handler failed", type, error); }
@@ -57,6 +65,7 @@ export class LiveUpdates {
     this.socket = socketUrl ? window.io(socketUrl, options) : window.io(options);
     for (const type of this.handlers.keys()) this.socket.on(type, (event) => this.dispatch(type, event));
     this.socket.on("connect", () => this.connected());
+    this.socket.on("catch_up_needed", () => this.catchUp());
     this.socket.on("disconnect", () => this.setState("offline"));
     this.socket.on("connect_error", (error) => this.failed(error));
     this.socket.io.on("reconnect_attempt", () => this.setState("connecting"));
@@ -72,6 +81,14 @@ export class LiveUpdates {
     if (first || !this.lastSeq) {
       // Events may have happened between the page's first fetch and this connection.
       this.onResync({ first });
+      return;
+    }
+    this.catchUp();
+  }
+
+  catchUp() {
+    if (!this.lastSeq) {
+      this.onResync({ first: false });
       return;
     }
     this.socket.timeout(10000).emit("catch_up", { since: this.lastSeq }, (error, missed) => {
