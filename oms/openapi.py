@@ -23,9 +23,9 @@ from typing import Any
 import marshmallow as ma
 from flask_smorest import Api as SmorestApi
 from flask_smorest import Blueprint as SmorestBlueprint
-from webargs.flaskparser import FlaskParser
+from webargs.flaskparser import FlaskParser, is_json_request
 
-from oms.schemas import ErrorSchema
+from oms.schemas import ErrorSchema, Money
 
 WRITE_METHODS = frozenset({"post", "put", "patch", "delete"})
 MONEY_PATTERN = r"^-?[0-9]+(\.[0-9]{1,2})?$"
@@ -157,6 +157,16 @@ def _number(value: Any) -> Any:
 
 def decimal2properties(self, field: ma.fields.Field, ret: dict, **kwargs) -> dict:
     """Decimal fields: numeric bounds; one served as a string is a decimal string."""
+    if isinstance(field, Money):  # what Money._validated accepts, exactly
+        ret.pop("type", None)
+        text = {"type": "string", "format": "decimal", "pattern": field.pattern}
+        number = {
+            "type": "number",
+            "minimum": 0,
+            "maximum": _number(field.maximum),
+            "multipleOf": 0.01,
+        }
+        return {"anyOf": [number, text]}
     if not isinstance(field, ma.fields.Decimal):
         return {}
     for key in ("minimum", "maximum", "x-minimum", "x-maximum"):
@@ -201,12 +211,22 @@ def _is_error_schema(schema: Any) -> bool:
 _PATH_PARAM = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 
 
+class _Parser(FlaskParser):
+    """Reads the JSON body as the request does (``oms.api.content.ExactJSONProvider``: numbers
+    as Decimal), not with webargs' own float-reading ``json.loads``."""
+
+    def _raw_load_json(self, req):
+        if not is_json_request(req):
+            return ma.missing
+        return req.get_json(force=True)
+
+
 class Blueprint(SmorestBlueprint):
     """Blueprint whose argument parser lets each schema decide about unknown fields
     (webargs would otherwise silently drop unknown query arguments), and whose operations
     are documented with their security and error responses (see the module docstring)."""
 
-    ARGUMENTS_PARSER = FlaskParser(unknown=None)
+    ARGUMENTS_PARSER = _Parser(unknown=None)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

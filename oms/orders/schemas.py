@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC
-from decimal import Decimal, InvalidOperation
 
 import marshmallow as ma
 
@@ -12,7 +11,7 @@ from oms.db import MAX_MONEY
 from oms.orders import carriers
 from oms.orders.enums import OrderStatus
 from oms.pagination import PageQuerySchema
-from oms.schemas import StrictSchema, validate_not_blank
+from oms.schemas import Money, StrictSchema, validate_not_blank
 
 MAX_LINES = 100
 MAX_QUANTITY = 10_000
@@ -28,16 +27,6 @@ class UTCDateTime(ma.fields.AwareDateTime):
             return moment.astimezone(UTC)
         except OverflowError as exc:
             raise ma.ValidationError("Not a valid datetime.") from exc
-
-
-def validate_cents(value: Decimal) -> None:
-    """An amount has at most two decimal places (so ``1E-999999999`` never reaches SQL)."""
-    try:
-        exact = value == value.quantize(Decimal("0.01"))
-    except InvalidOperation:  # too many digits to have two places at all
-        exact = False
-    if not exact:
-        raise ma.ValidationError("Use at most 2 decimal places.")
 
 
 def money(**kwargs) -> ma.fields.Decimal:
@@ -156,12 +145,8 @@ class OrderListQuerySchema(PageQuerySchema):
     product_id = ma.fields.UUID()
     created_from = UTCDateTime(default_timezone=UTC)
     created_to = UTCDateTime(default_timezone=UTC)
-    total_min = ma.fields.Decimal(
-        validate=[ma.validate.Range(min=0, max=MAX_MONEY), validate_cents]
-    )
-    total_max = ma.fields.Decimal(
-        validate=[ma.validate.Range(min=0, max=MAX_MONEY), validate_cents]
-    )
+    total_min = Money(maximum=MAX_MONEY)
+    total_max = Money(maximum=MAX_MONEY)
     payment_collected = ma.fields.Boolean()
     q = ma.fields.String(validate=ma.validate.Length(min=1, max=200))
     id = ma.fields.List(

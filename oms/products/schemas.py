@@ -6,39 +6,24 @@ Customers get :class:`PublicProductSchema` (no stock counts); staff and admins g
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import marshmallow as ma
 
 from oms.db import MAX_MONEY
 from oms.pagination import PageQuerySchema
 from oms.products import service
-from oms.schemas import StrictSchema, validate_not_blank
+from oms.schemas import Money, StrictSchema, validate_not_blank
 
-CENT = Decimal("0.01")
-# products.price is NUMERIC(12, 2); inventory_count is a 32-bit INTEGER.
-MAX_PRICE = MAX_MONEY
+# products.price is NUMERIC(12, 2) (oms.schemas.Money); inventory_count is a 32-bit INTEGER.
 MAX_STOCK = 2**31 - 1
-
-
-def validate_price(value: Decimal) -> None:
-    """A price is 0 or more, fits NUMERIC(12, 2), and has at most two decimal places."""
-    if value < 0:
-        raise ma.ValidationError("Must be 0 or more.")
-    if value > MAX_PRICE:
-        raise ma.ValidationError(f"Must be at most {MAX_PRICE}.")
-    if value != value.quantize(CENT):
-        raise ma.ValidationError("Use at most 2 decimal places.")
 
 
 def _name_field(**kwargs) -> ma.fields.String:
     return ma.fields.String(validate=[ma.validate.Length(max=200), validate_not_blank], **kwargs)
 
 
-def _price_field(**kwargs) -> ma.fields.Decimal:
-    # No ``places`` on input: it would round 12.345 silently instead of refusing it.
-    return ma.fields.Decimal(
-        validate=validate_price,
+def _price_field(**kwargs) -> Money:
+    return Money(
+        maximum=MAX_MONEY,
         metadata={"description": 'Decimal string or number, 2 places at most ("12.50")'},
         **kwargs,
     )
