@@ -94,12 +94,14 @@ _HTTP_CODES = {
 
 def error_response(status: int, code: str, message: str, details: dict | None = None):
     """Render the one error envelope."""
+    from oms.logging import request_id  # oms.logging -> oms.metrics -> ... -> here
+
     body = {
         "error": {
             "code": code,
             "message": message,
             "details": details or {},
-            "request_id": getattr(g, "request_id", None),
+            "request_id": request_id(),
         }
     }
     return jsonify(body), status
@@ -186,7 +188,7 @@ def _handle_unexpected(error: Exception):
     if isinstance(error, HTTPException):
         return _handle_http_exception(error)
     if database_unavailable(error):
-        log.warning("database unavailable", extra={"request_id": getattr(g, "request_id", None)})
+        log.warning("database unavailable", extra={"request_id": g.get("request_id")})
         response, status = _respond(
             503,
             "service_unavailable",
@@ -194,7 +196,7 @@ def _handle_unexpected(error: Exception):
         )
         response.headers["Retry-After"] = str(RETRY_AFTER_UNAVAILABLE)
         return response, status
-    log.exception("unhandled error", extra={"request_id": getattr(g, "request_id", None)})
+    log.exception("unhandled error", extra={"request_id": g.get("request_id")})
     return _respond(500, "internal_error", "An unexpected error occurred.")
 
 

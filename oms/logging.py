@@ -10,11 +10,12 @@ import time
 import uuid
 from datetime import UTC, datetime
 
-from flask import Flask, g, request
+from flask import Flask, g, has_request_context, request
 
 from oms.metrics import observe_request
 
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_REQUEST_ID_KEY = "oms.request_id"
 _STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 
@@ -49,20 +50,34 @@ def configure_logging(level: str) -> None:
         logger.propagate = False
 
 
+def request_id() -> str | None:
+    """This request's id: the client's ``X-Request-ID`` when it is a sane one, else a new one;
+    the same for every caller. Decided on first use, so an answer given before the request
+    hooks ran (the rate limiter refuses in a ``before_request`` of its own) has it too."""
+    if not has_request_context():
+        return None
+    rid = request.environ.get(_REQUEST_ID_KEY)  # per request (g can outlive one in tests)
+    if rid is None:
+        incoming = request.headers.get("X-Request-ID", "")
+        rid = incoming if _REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
+        request.environ[_REQUEST_ID_KEY] = rid
+    g.request_id = rid  # where the audit log and the error log read it
+    return rid
+
+
 def register_request_logging(app: Flask) -> None:
     """Keep or make an ``X-Request-ID``, return it, and log one line per request."""
     log = logging.getLogger("oms.request")
 
     @app.before_request
     def _start() -> None:
-        incoming = request.headers.get("X-Request-ID", "")
-        g.request_id = incoming if _REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
+        request_id()
         g.request_started = time.perf_counter()
 
     @app.after_request
     def _finish(response):
-        request_id = getattr(g, "request_id", None) or uuid.uuid4().hex
-        response.headers["X-Request-ID"] = request_id
+        rid = request_id() or uuid.uuid4().hex
+        response.headers["X-Request-ID"] = rid
         started = getattr(g, "request_started", None)
         duration_ms = round((time.perf_counter() - started) * 1000, 2) if started else None
         observe_request(response)
@@ -75,7 +90,7 @@ def register_request_logging(app: Flask) -> None:
                 "status": response.status_code,
                 "duration_ms": duration_ms,
                 "user_id": str(user) if user else None,
-                "request_id": request_id,
+                "request_id": rid,
                 "remote_addr": request.remote_addr,
             },
         )

@@ -70,6 +70,8 @@ def _wait_seconds(response, pattern: re.Pattern) -> int:
     assert response.status_code == 429
     error = response.get_json()["error"]
     assert error["code"] == "rate_limited"
+    # the limiter refuses before any other hook runs: the envelope still has the request id
+    assert error["request_id"] and error["request_id"] == response.headers["X-Request-ID"]
     match = pattern.fullmatch(error["message"])
     assert match, error["message"]
     retry_after = int(response.headers["Retry-After"])
