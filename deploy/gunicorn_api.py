@@ -10,7 +10,7 @@ no dashboard ever takes an API thread.
 import faulthandler
 import os
 
-worker_class = "gthread"
+worker_class = "oms.gunicorn_workers.ThreadWorker"  # gthread; refusals in the envelope
 workers = int(os.environ.get("OMS_WEB_WORKERS") or os.cpu_count() or 1)
 threads = int(os.environ.get("OMS_WEB_THREADS") or 16)
 forwarded_allow_ips = os.environ.get("OMS_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")

@@ -10,10 +10,11 @@ and every process hears every event through Redis.
 import faulthandler
 import os
 
-worker_class = "gevent"
+worker_class = "oms.gunicorn_workers.GeventWorker"  # gevent; refusals in the envelope
 workers = int(os.environ.get("OMS_SOCKET_WORKERS") or 1)
 worker_connections = int(os.environ.get("OMS_SOCKET_CONNECTIONS") or 10000)
 forwarded_allow_ips = os.environ.get("OMS_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+limit_request_line = 8190  # as the API processes (gunicorn_api.py)
 graceful_timeout = 30
 control_socket_disable = True  # one path per user, shared by every deployment: see gunicorn_api.py
 

@@ -138,7 +138,9 @@ def test_the_api_uses_every_core_and_sizes_threads_from_the_same_setting(monkeyp
     monkeypatch.delenv("OMS_WEB_WORKERS", raising=False)
     monkeypatch.delenv("OMS_WEB_THREADS", raising=False)
     api = runpy.run_path(str(ROOT / "deploy/gunicorn_api.py"))
-    assert api["workers"] == os.cpu_count() and api["worker_class"] == "gthread"
+    assert api["workers"] == os.cpu_count()
+    # gunicorn's gthread and gevent workers, with their own refusals in the envelope
+    assert api["worker_class"] == "oms.gunicorn_workers.ThreadWorker"
     assert api["threads"] == load_config()["OMS_WEB_THREADS"]
     assert "OMS_SOCKETIO=separate" in api["raw_env"]  # no Socket.IO on the API processes
     monkeypatch.setenv("OMS_WEB_WORKERS", "3")
@@ -146,7 +148,7 @@ def test_the_api_uses_every_core_and_sizes_threads_from_the_same_setting(monkeyp
     api = runpy.run_path(str(ROOT / "deploy/gunicorn_api.py"))
     assert (api["workers"], api["threads"], load_config()["OMS_WEB_THREADS"]) == (3, 40, 40)
     socket = runpy.run_path(str(ROOT / "deploy/gunicorn_socket.py"))
-    assert socket["worker_class"] == "gevent"
+    assert socket["worker_class"] == "oms.gunicorn_workers.GeventWorker"
     procfile = dict(
         line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line
     )
