@@ -15,7 +15,7 @@ def staff(app_ctx, auth):
 
 
 def _create(client, headers, raw_price: str):
-    body = '{"name": "Widget", "price": %s}' % raw_price
+    body = '{"name": "Widget", "price": ' + raw_price + "}"
     return client.post(
         "/api/v1/products",
         data=body.encode(),
