@@ -125,3 +125,19 @@ class PasswordResetConfirmSchema(StrictSchema):
 
     token = ma.fields.String(required=True, validate=ma.validate.Length(max=200))
     new_password = ma.fields.String(required=True, validate=ma.validate.Length(min=8, max=200))
+
+
+class LoginLockSchema(ma.Schema):
+    """A login lock in force: failed logins spent an account's or an address's budget, and
+    attempts from devices that never logged in to the account (or from that address) wait."""
+
+    kind = ma.fields.String(metadata={"enum": ["account", "address"]})
+    key = ma.fields.String(metadata={"description": "The account's email, or the address"})
+    locked_at = ma.fields.DateTime()
+    locked_until = ma.fields.DateTime()
+
+
+class LoginLockListSchema(ma.Schema):
+    """Every login lock in force, newest first."""
+
+    items = ma.fields.List(ma.fields.Nested(LoginLockSchema))
