@@ -5,11 +5,14 @@ is emailed; admins see and lift locks."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from oms.auth.enums import UserRole
 from oms.auth.lockout import DEVICE_COOKIE
-from tests.core.test_rate_limits import (  # noqa: F401 (limited_app is a fixture)
+from tests.core import test_rate_limits
+from tests.core.test_rate_limits import (
     ATTACKER,
     ATTEMPTS_MESSAGE,
     ELSEWHERE,
@@ -17,9 +20,10 @@ from tests.core.test_rate_limits import (  # noqa: F401 (limited_app is a fixtur
     _login,
     _users,
     _wait_seconds,
-    limited_app,
 )
 from tests.factories import PASSWORD
+
+limited_app = test_rate_limits.limited_app  # the app with the default limits (a fixture)
 
 
 def _guess(app, email: str, n: int, address: str = ATTACKER) -> list[int]:
@@ -37,7 +41,7 @@ def test_guesses_do_not_keep_the_owner_out_of_a_device_they_used_before(limited_
     # 20 anonymous guesses an hour kept an admin out for ever: now they lock new devices only.
     assert _guess(limited_app, admin, 20) == [401] * 5 + [429] * 15
     new_phone = limited_app.test_client()
-    assert 0 < _wait_seconds(_login(new_phone, admin, PASSWORD, ELSEWHERE), ATTEMPTS_MESSAGE)
+    assert _wait_seconds(_login(new_phone, admin, PASSWORD, ELSEWHERE), ATTEMPTS_MESSAGE) > 0
 
     # The laptop logs in, from the office or from anywhere else.
     assert _login(laptop, admin, PASSWORD, OFFICE).status_code == 200
@@ -52,7 +56,8 @@ def test_a_forged_device_cookie_buys_nothing(limited_app):
     (staff,) = _users(limited_app, UserRole.STAFF, 1)
     assert _guess(limited_app, staff, 5) == [401] * 5
     forger = limited_app.test_client()
-    forger.set_cookie(DEVICE_COOKIE, '{"d": "x", "e": ["%s"]}' % staff, path="/api/v1/auth/login")
+    unsigned = json.dumps({"d": "x", "e": [staff]})
+    forger.set_cookie(DEVICE_COOKIE, unsigned, path="/api/v1/auth/login")
     assert _login(forger, staff, PASSWORD, OFFICE).status_code == 429
 
 
