@@ -31,6 +31,27 @@ class CountryCode(ma.fields.String):
         return code
 
 
+class Boolean(ma.fields.Boolean):
+    """A JSON ``true`` or ``false`` in a body: ``"yes"``, ``1`` or ``"true"`` are not booleans
+    (marshmallow's Boolean takes them all)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool):
+            return value
+        raise self.make_error("invalid")
+
+
+class QueryBoolean(ma.fields.Boolean):
+    """A boolean query argument: the word ``true`` or ``false`` (in any case: Python clients
+    write ``True``), as the document's booleans are written in a URL; not ``yes`` or ``1``."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        words = {"true": True, "false": False}
+        if isinstance(value, str) and value.lower() in words:
+            return words[value.lower()]
+        raise self.make_error("invalid")
+
+
 class Money(ma.fields.Decimal):
     """An amount of money read exactly, from 0 to ``maximum`` (``oms.db.MAX_MONEY`` for a
     NUMERIC(12, 2) column): a decimal string of ASCII digits
@@ -66,7 +87,7 @@ class Money(ma.fields.Decimal):
             raise ma.ValidationError(f"Must be at most {self.maximum}.")
         if amount != amount.quantize(CENT):
             raise ma.ValidationError("Use at most 2 decimal places.")
-        return amount
+        return amount.quantize(CENT)  # 1E+2 is 100.00, written back as such
 
 
 class StrictSchema(ma.Schema):

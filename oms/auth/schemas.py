@@ -5,8 +5,8 @@ from __future__ import annotations
 import marshmallow as ma
 
 from oms.auth.enums import UserRole
-from oms.pagination import PageQuerySchema
-from oms.schemas import CountryCode, StrictSchema
+from oms.pagination import PageQuerySchema, sort_field
+from oms.schemas import Boolean, CountryCode, StrictSchema
 
 
 class LoginSchema(StrictSchema):
@@ -88,7 +88,7 @@ class UserUpdateSchema(StrictSchema):
     """An admin changing a user's role or active flag."""
 
     role = ma.fields.Enum(UserRole, by_value=True)
-    is_active = ma.fields.Boolean()
+    is_active = Boolean()
     first_name = ma.fields.String(validate=ma.validate.Length(min=1, max=100))
     last_name = ma.fields.String(validate=ma.validate.Length(min=1, max=100))
 
@@ -98,7 +98,7 @@ class UserListQuerySchema(PageQuerySchema):
 
     role = ma.fields.Enum(UserRole, by_value=True)
     q = ma.fields.String(validate=ma.validate.Length(max=200))
-    sort = ma.fields.String(load_default="-created_at")
+    sort = sort_field(("created_at", "email"), "-created_at")
 
 
 class PasswordChangeSchema(StrictSchema):

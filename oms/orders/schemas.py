@@ -10,8 +10,8 @@ from oms.auth.schemas import AddressSchema
 from oms.db import MAX_MONEY
 from oms.orders import carriers
 from oms.orders.enums import OrderStatus
-from oms.pagination import PageQuerySchema
-from oms.schemas import Money, StrictSchema, validate_not_blank
+from oms.pagination import PageQuerySchema, sort_field
+from oms.schemas import Boolean, Money, QueryBoolean, StrictSchema, validate_not_blank
 
 MAX_LINES = 100
 MAX_QUANTITY = 10_000
@@ -54,17 +54,19 @@ class OrderCreateSchema(StrictSchema):
     )
     shipping_address = ma.fields.Nested(AddressSchema)
     customer_id = ma.fields.UUID()
-    payment_collected = ma.fields.Boolean()
+    payment_collected = Boolean()
 
 
 class OrderUpdateSchema(StrictSchema):
     """PUT: shipping address, payment_collected (staff), and the lines while pending or placed."""
 
     shipping_address = ma.fields.Nested(AddressSchema)
-    payment_collected = ma.fields.Boolean()
+    payment_collected = Boolean()
     items = ma.fields.List(
         ma.fields.Nested(OrderLineInSchema), validate=ma.validate.Length(min=1, max=MAX_LINES)
     )
+
+    OPENAPI_EXTRA = {"minProperties": 1}  # (oms.openapi.SchemaExtras)
 
     @ma.validates_schema
     def _not_empty(self, data, **kwargs):
@@ -75,6 +77,14 @@ class OrderUpdateSchema(StrictSchema):
 class StatusChangeSchema(StrictSchema):
     """A status command: the status wanted and an optional note; shipping may record the
     ``carrier`` (a code of ``OMS_CARRIERS``) and its ``tracking_number``."""
+
+    # carrier and tracking_number only with status shipped (oms.openapi.SchemaExtras)
+    OPENAPI_EXTRA = {
+        "anyOf": [
+            {"properties": {"status": {"enum": [OrderStatus.SHIPPED.value]}}},
+            {"not": {"anyOf": [{"required": ["carrier"]}, {"required": ["tracking_number"]}]}},
+        ]
+    }
 
     status = ma.fields.Enum(OrderStatus, by_value=True, required=True)
     notes = ma.fields.String(validate=ma.validate.Length(max=1000), load_default=None)
@@ -147,17 +157,17 @@ class OrderListQuerySchema(PageQuerySchema):
     created_to = UTCDateTime(default_timezone=UTC)
     total_min = Money(maximum=MAX_MONEY)
     total_max = Money(maximum=MAX_MONEY)
-    payment_collected = ma.fields.Boolean()
+    payment_collected = QueryBoolean()
     q = ma.fields.String(validate=ma.validate.Length(min=1, max=200))
     id = ma.fields.List(
         ma.fields.UUID(),
         validate=ma.validate.Length(max=500),
         metadata={"description": "Only these orders (a selection; repeatable, at most 500)"},
     )
-    problem = ma.fields.Boolean(
+    problem = QueryBoolean(
         metadata={"description": "Rejected, or pending for longer than 10 minutes (or not)"}
     )
-    sort = ma.fields.String(load_default="-created_at")
+    sort = sort_field(("created_at", "total_amount", "number", "status_updated_at"), "-created_at")
 
 
 class CustomerBriefSchema(ma.Schema):
