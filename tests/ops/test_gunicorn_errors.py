@@ -86,3 +86,48 @@ def test_gunicorn_refusals_carry_the_envelope(app, process_port, case):
     assert got == status, body
     _envelope(headers, body, code)
     assert headers["connection"] == "close"
+
+
+def test_the_proxy_refusals_carry_the_envelope(app, tmp_path):
+    """deploy/nginx.conf in front (compose's one address): what nginx answers itself (a body
+    over its limit, a URL or headers over its buffers, the API process gone) is the envelope
+    too, with nginx's request id; the app's own answers pass through."""
+    from tests.ops.test_proxy import start_proxy
+
+    env = stack_env(
+        database_url=TEST_DATABASE_URL,
+        redis_url=TEST_REDIS_URL,
+        broker_url=TEST_BROKER_URL,
+        OMS_WEB_WORKERS="1",
+        OMS_PROXY_HOPS="1",
+    )
+    api_port, port = free_port(), free_port()
+    web = start_procfile("web", env, tmp_path / "web.log", api_port)
+    proxy = start_proxy(tmp_path, api_port, free_port(), port)
+    try:
+        big = (  # nginx refuses on the Content-Length, before any body is sent
+            b"POST /api/v1/auth/login HTTP/1.1\r\nHost: oms\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 3145728\r\nConnection: close\r\n\r\n"
+        )
+        cases = [
+            (big, 413, "payload_too_large"),
+            (b"GET /api/v1/products?q=" + b"x" * 9000 + b" HTTP/1.1\r\nHost: oms\r\n\r\n", 414,
+             "uri_too_long"),
+            (b"GET /api/v1/products HTTP/1.1\r\nHost: oms\r\nX-Big: " + b"y" * 9000 + b"\r\n\r\n",
+             431, "headers_too_large"),
+            (b"GET /api/v1/nowhere HTTP/1.1\r\nHost: oms\r\nConnection: close\r\n\r\n", 404,
+             "not_found"),  # the app's own envelope, through the proxy
+        ]  # fmt: skip
+        for raw, status, code in cases:
+            got, headers, answer = _raw(port, raw)
+            assert got == status, answer
+            _envelope(headers, answer, code)
+        web.stop()
+        raw = b"GET /api/v1/products HTTP/1.1\r\nHost: oms\r\nConnection: close\r\n\r\n"
+        got, headers, answer = _raw(port, raw)
+        assert got == 503, answer
+        _envelope(headers, answer, "service_unavailable")
+        assert headers["retry-after"] == "5"
+    finally:
+        proxy.stop()
+        web.stop()
