@@ -14,6 +14,8 @@ from flask import Flask, current_app, g, jsonify, request
 from flask.sansio.app import App
 from werkzeug.exceptions import HTTPException
 
+from oms.request_id import request_id
+
 log = logging.getLogger("oms.errors")
 
 
@@ -94,8 +96,6 @@ _HTTP_CODES = {
 
 def error_response(status: int, code: str, message: str, details: dict | None = None):
     """Render the one error envelope."""
-    from oms.logging import request_id  # oms.logging -> oms.metrics -> ... -> here
-
     body = {
         "error": {
             "code": code,

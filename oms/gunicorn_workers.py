@@ -17,8 +17,8 @@ import json
 import uuid
 from typing import Any
 
-from gunicorn.workers.ggevent import GeventWorker as _GeventWorker
-from gunicorn.workers.gthread import ThreadWorker as _ThreadWorker
+from gunicorn.workers.ggevent import GeventWorker as _GeventWorker  # type: ignore[import-untyped]
+from gunicorn.workers.gthread import ThreadWorker as _ThreadWorker  # type: ignore[import-untyped]
 
 # gunicorn's status -> (envelope code, words for a person); its own message may quote the
 # request back, so it is not sent.

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
 import time
 import uuid
 from datetime import UTC, datetime
 
-from flask import Flask, g, has_request_context, request
+from flask import Flask, g, request
 
 from oms.metrics import observe_request
+from oms.request_id import request_id
 
-_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-_REQUEST_ID_KEY = "oms.request_id"
 _STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 
@@ -48,21 +46,6 @@ def configure_logging(level: str) -> None:
         handler._oms = True  # type: ignore[attr-defined]
         logger.addHandler(handler)
         logger.propagate = False
-
-
-def request_id() -> str | None:
-    """This request's id: the client's ``X-Request-ID`` when it is a sane one, else a new one;
-    the same for every caller. Decided on first use, so an answer given before the request
-    hooks ran (the rate limiter refuses in a ``before_request`` of its own) has it too."""
-    if not has_request_context():
-        return None
-    rid = request.environ.get(_REQUEST_ID_KEY)  # per request (g can outlive one in tests)
-    if rid is None:
-        incoming = request.headers.get("X-Request-ID", "")
-        rid = incoming if _REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
-        request.environ[_REQUEST_ID_KEY] = rid
-    g.request_id = rid  # where the audit log and the error log read it
-    return rid
 
 
 def register_request_logging(app: Flask) -> None:

@@ -121,8 +121,8 @@ def attempt(*, email: str, address: str, device_cookie: str | None) -> Attempt:
     """The attempt to log in to ``email`` from ``address`` with this device cookie."""
     email = normalize_email(email)
     device = _device(device_cookie)
-    known = device is not None and email in device["e"]
-    return Attempt(email=email, address=address, device_id=device["d"] if known else None)
+    device_id = device["d"] if device is not None and email in device["e"] else None
+    return Attempt(email=email, address=address, device_id=device_id)
 
 
 def device_cookie(attempt: Attempt, previous_cookie: str | None) -> str:

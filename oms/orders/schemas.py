@@ -157,14 +157,14 @@ class OrderListQuerySchema(PageQuerySchema):
     created_to = UTCDateTime(default_timezone=UTC)
     total_min = Money(maximum=MAX_MONEY)
     total_max = Money(maximum=MAX_MONEY)
-    payment_collected = QueryBoolean()
+    payment_collected: ma.fields.Boolean = QueryBoolean()
     q = ma.fields.String(validate=ma.validate.Length(min=1, max=200))
     id = ma.fields.List(
         ma.fields.UUID(),
         validate=ma.validate.Length(max=500),
         metadata={"description": "Only these orders (a selection; repeatable, at most 500)"},
     )
-    problem = QueryBoolean(
+    problem: ma.fields.Boolean = QueryBoolean(
         metadata={"description": "Rejected, or pending for longer than 10 minutes (or not)"}
     )
     sort = sort_field(("created_at", "total_amount", "number", "status_updated_at"), "-created_at")

@@ -10,7 +10,7 @@ import logging
 
 from flask import make_response, render_template
 
-from oms.logging import request_id
+from oms.request_id import request_id
 
 log = logging.getLogger("oms.web")
 

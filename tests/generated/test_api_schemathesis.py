@@ -8,7 +8,9 @@ real app on PostgreSQL and Redis, with a bearer token from a real login of each 
 - ``status_code_conformance``, ``content_type_conformance``, ``response_schema_conformance``:
   the status is documented and the body is the documented schema for it;
 - ``negative_data_rejection``: a request the document forbids is refused with a 4xx (the
-  promise of docs/SECURITY.md's input rules).
+  promise of docs/SECURITY.md's input rules);
+- ``positive_data_acceptance``: a request the document allows is not refused, except with a
+  422 naming only inputs the server's state or the caller decide (:data:`STATE_DEPENDENT`).
 
 The test config's rate limits apply (``tests/conftest.py``: 10,000 per minute for every limit,
 the limiter itself running on the test Redis), as for every other test: nothing is switched off.
