@@ -9,7 +9,7 @@ import re
 import pytest
 
 from oms.auth.enums import UserRole
-from tests.factories import PASSWORD, make_user
+from tests.factories import PASSWORD, make_order, make_product, make_user
 
 
 @pytest.fixture
@@ -88,3 +88,19 @@ def test_money_is_documented_as_what_the_server_reads(spec):
     number, text = price["anyOf"]
     assert number["multipleOf"] == 0.01 and number["minimum"] == 0
     assert re.fullmatch(text["pattern"], "12.50") and not re.fullmatch(text["pattern"], "١٢")
+
+
+def test_the_idempotency_key_is_what_the_document_says(spec, client, admin):
+    [param] = [
+        p for p in spec["paths"]["/api/v1/orders"]["post"]["parameters"]
+        if p["name"] == "Idempotency-Key"
+    ]  # fmt: skip
+    pattern = param["schema"]["pattern"]
+    assert re.fullmatch(pattern, "order-2026-12-07 #1") and not re.fullmatch(pattern, "é")
+    # "é" is printable, the server took it; the document's pattern (ASCII) refuses it
+    order = make_order(make_user(), [(make_product(stock=5), 1)])
+    response = client.post(
+        f"/api/v1/orders/{order.id}/reorder", headers={**admin, "Idempotency-Key": "é"}
+    )
+    assert response.status_code == 422
+    assert "Idempotency-Key" in response.get_json()["error"]["details"]

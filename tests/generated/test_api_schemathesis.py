@@ -60,6 +60,8 @@ STATE_DEPENDENT: dict[tuple[str, str], set[str]] = {
     # must exist and be for sale
     ("POST", "/api/v1/orders"): {"customer_id", "shipping_address", "payment_collected", "items"},
     ("PUT", "/api/v1/orders/{order_id}"): {"payment_collected", "items"},
+    # restocking adds to the current count, which must stay within a 32-bit count
+    ("PUT", "/api/v1/products/{product_id}"): {"add_units"},
     # rules between query parameters (both ends of the range or neither; days or a range),
     # which OpenAPI 3.0 cannot state for parameters
     ("GET", "/api/v1/reports/analytics"): {"from", "to", "days"},
