@@ -19,6 +19,7 @@ from oms import gunicorn as shared
 # First: prometheus_client reads it when a worker imports the app (see oms/gunicorn.py).
 shared.metrics_dir("api")
 
+# gthread, a request getting a thread once it has arrived, refusals in the envelope
 worker_class = "oms.http_worker.BufferingThreadWorker"
 workers = int(os.environ.get("OMS_WEB_WORKERS") or os.cpu_count() or 1)
 threads = int(os.environ.get("OMS_WEB_THREADS") or 16)

@@ -16,10 +16,11 @@ from oms import gunicorn as shared
 # First: prometheus_client reads it when a worker imports the app (see oms/gunicorn.py).
 shared.metrics_dir("socket")
 
-worker_class = "gevent"
+worker_class = "oms.gunicorn_workers.GeventWorker"  # gevent; refusals in the envelope
 workers = 1
 worker_connections = int(os.environ.get("OMS_SOCKET_CONNECTIONS") or 10000)
 forwarded_allow_ips = os.environ.get("OMS_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+limit_request_line = 8190  # as the API processes (gunicorn_api.py)
 graceful_timeout = 30
 logconfig_dict = shared.logconfig_dict()  # gunicorn's lines as JSON, like the app's
 on_starting = shared.on_starting

@@ -222,6 +222,10 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(users.blp, url_prefix="/api/v1/users")
     api.register_blueprint(orders.blp, url_prefix="/api/v1/orders")
     api.register_blueprint(orders.customer_orders_blp, url_prefix="/api/v1/customers")
+    from oms.openapi import document_choices
+
+    carriers = [carrier["code"] for carrier in app.config["OMS_CARRIERS"]]
+    document_choices(api, "StatusChange", "carrier", carriers)
     api.register_blueprint(products.blp, url_prefix="/api/v1/products")
     api.register_blueprint(customers.blp, url_prefix="/api/v1/customers")
     from oms.api import reports

@@ -400,6 +400,10 @@ def load_config(overrides: dict | None = None) -> dict:
         "OMS_RATELIMIT_LOGIN_ADDRESS": _env_limit(
             "OMS_RATELIMIT_LOGIN_ADDRESS", "20 per minute; 100 per hour"
         ),
+        "OMS_RATELIMIT_LOGIN_DEVICE": _env_limit(
+            "OMS_RATELIMIT_LOGIN_DEVICE", "10 per 15 minutes; 20 per hour"
+        ),
+        "OMS_LOGIN_DEVICE_DAYS": _env_int("OMS_LOGIN_DEVICE_DAYS", 90),
         "OMS_RATELIMIT_REGISTER": _env_limit("OMS_RATELIMIT_REGISTER", "5 per minute; 20 per hour"),
         "RATELIMIT_HEADERS_ENABLED": True,
         # The X-RateLimit-* headers on every answer; Retry-After only where a client must wait

@@ -14,6 +14,8 @@ from flask import Flask, current_app, g, jsonify, request
 from flask.sansio.app import App
 from werkzeug.exceptions import HTTPException
 
+from oms.request_id import request_id
+
 log = logging.getLogger("oms.errors")
 
 
@@ -99,7 +101,7 @@ def error_response(status: int, code: str, message: str, details: dict | None = 
             "code": code,
             "message": message,
             "details": details or {},
-            "request_id": getattr(g, "request_id", None),
+            "request_id": request_id(),
         }
     }
     return jsonify(body), status
@@ -186,7 +188,7 @@ def _handle_unexpected(error: Exception):
     if isinstance(error, HTTPException):
         return _handle_http_exception(error)
     if database_unavailable(error):
-        log.warning("database unavailable", extra={"request_id": getattr(g, "request_id", None)})
+        log.warning("database unavailable", extra={"request_id": g.get("request_id")})
         response, status = _respond(
             503,
             "service_unavailable",
@@ -194,7 +196,7 @@ def _handle_unexpected(error: Exception):
         )
         response.headers["Retry-After"] = str(RETRY_AFTER_UNAVAILABLE)
         return response, status
-    log.exception("unhandled error", extra={"request_id": getattr(g, "request_id", None)})
+    log.exception("unhandled error", extra={"request_id": g.get("request_id")})
     return _respond(500, "internal_error", "An unexpected error occurred.")
 
 

@@ -23,7 +23,9 @@ import time
 from collections import deque
 from functools import partial
 
-from gunicorn.workers.gthread import TConn, ThreadWorker
+from gunicorn.workers.gthread import TConn
+
+from oms.gunicorn_workers import ThreadWorker
 
 REQUEST_SECONDS = float(os.environ.get("OMS_REQUEST_SECONDS") or 20)
 # Bodies the app takes (MAX_CONTENT_LENGTH); a longer one goes to the app at once (413).
@@ -52,7 +54,8 @@ def complete(data: bytes | bytearray) -> bool | None:
 
 
 class BufferingThreadWorker(ThreadWorker):
-    """gthread, whose threads only ever see requests that have wholly arrived."""
+    """gthread, whose threads only ever see requests that have wholly arrived (and whose own
+    refusals carry the envelope: oms.gunicorn_workers)."""
 
     def init_process(self):
         """gthread's, and the connections whose request is still arriving."""

@@ -4,10 +4,8 @@
   by role (``OMS_RATELIMIT_CUSTOMER``, ``_STAFF``, ``_ADMIN``), or, without a valid token, its
   address's (``OMS_RATELIMIT_ANONYMOUS``). Thirty staff behind one office address have thirty
   budgets, not one.
-- Login counts *failed* attempts only (a 401), per account (the normalised email) and per
-  address. While either budget is spent, every attempt is refused, the right password too,
-  from any address: a lock. The account limit has tiers (by default 5 per minute, 10 per 15
-  minutes, 20 per hour), so the lock grows with the guessing.
+- Login counts *failed* attempts only, per known device, account and address: the login
+  throttle is :mod:`oms.auth.lockout` (its settings are named here, with the others).
 - Registration has its own limit per address, counting every attempt.
 - A 429 says how long to wait, in words ("Too many attempts. Try again in 40 seconds.") and in
   ``Retry-After``; oms.errors renders it in the one envelope.
@@ -16,8 +14,8 @@
 
 Flask-Limiter does the counting; this module only gives it the keys, the limits and the words.
 ``oms.extensions`` builds the unbound ``limiter`` from :data:`APPLICATION_LIMIT`; the auth API
-decorates login and register with :data:`LOGIN_PER_ACCOUNT`, :data:`LOGIN_PER_ADDRESS` and
-:data:`REGISTRATION`.
+decorates register and the password routes with :data:`REGISTRATION`, :data:`PASSWORD_RESET`
+and :data:`PASSWORD_CHANGE`.
 
 Key functions and limit providers must never raise: Flask-Limiter takes any error while it
 checks a request for a storage failure.
@@ -47,6 +45,7 @@ ROLE_SETTINGS = {
 ANONYMOUS_SETTING = "OMS_RATELIMIT_ANONYMOUS"
 LOGIN_ACCOUNT_SETTING = "OMS_RATELIMIT_LOGIN_ACCOUNT"
 LOGIN_ADDRESS_SETTING = "OMS_RATELIMIT_LOGIN_ADDRESS"
+LOGIN_DEVICE_SETTING = "OMS_RATELIMIT_LOGIN_DEVICE"
 REGISTER_SETTING = "OMS_RATELIMIT_REGISTER"
 PASSWORD_RESET_SETTING = "OMS_RATELIMIT_PASSWORD_RESET"  # noqa: S105 (a setting name)
 SETTINGS = (
@@ -54,6 +53,7 @@ SETTINGS = (
     *ROLE_SETTINGS.values(),
     LOGIN_ACCOUNT_SETTING,
     LOGIN_ADDRESS_SETTING,
+    LOGIN_DEVICE_SETTING,
     REGISTER_SETTING,
     PASSWORD_RESET_SETTING,
 )
@@ -130,29 +130,6 @@ def request_limit() -> str:
     return current_app.config[setting]
 
 
-def login_email() -> str:
-    """The normalised email of a login request's body ('' when there is none)."""
-    from oms.auth.emails import normalize_email
-
-    body = request.get_json(silent=True)
-    email = body.get("email") if isinstance(body, dict) else None
-    return normalize_email(email) if isinstance(email, str) else ""
-
-
-def login_account_key() -> str:
-    """The account a login names, whichever address it comes from."""
-    return f"account:{login_email()}"
-
-
-def _no_login_email() -> bool:
-    # A body without an email names no account; the view answers 422, which is not counted.
-    return not login_email()
-
-
-def _login_failed(response: Response) -> bool:
-    return response.status_code == 401
-
-
 # -- what a person reads ---------------------------------------------------------------------
 
 
@@ -162,27 +139,20 @@ def on_breach(limit: RequestLimit) -> None:
     request.environ[_RETRY_AFTER] = max(1, int(limit.reset_at - time.time()))
 
 
-def _log_login_throttled(limit: RequestLimit) -> None:
-    log.warning(
-        "login throttled",
-        extra={
-            "limit": str(limit.limit),
-            "email": login_email(),
-            "remote_addr": get_remote_address(),
-        },
-    )
-
-
 def retry_after() -> int | None:
     """Seconds until the breached limit of this request frees up (None: none was breached)."""
     return request.environ.get(_RETRY_AFTER)
 
 
-def _wait_in_words() -> str:
-    seconds = request.environ.get(_RETRY_AFTER, 60)
+def wait_in_words(seconds: int) -> str:
+    """ "40 seconds", "15 minutes": how a person reads a wait."""
     if seconds < 120:
         return f"{seconds} second{'s' if seconds != 1 else ''}"
     return f"{-(-seconds // 60)} minutes"
+
+
+def _wait_in_words() -> str:
+    return wait_in_words(request.environ.get(_RETRY_AFTER, 60))
 
 
 def too_many_requests() -> str:
@@ -204,25 +174,6 @@ APPLICATION_LIMIT = ApplicationLimit(
     key_function=request_key,
     error_message=too_many_requests,
 )
-
-#: ``limiter.limit(**LOGIN_PER_ACCOUNT)``: failed logins per account, from any address.
-LOGIN_PER_ACCOUNT: dict[str, Any] = {
-    "limit_value": lambda: current_app.config[LOGIN_ACCOUNT_SETTING],
-    "key_func": login_account_key,
-    "exempt_when": _no_login_email,
-    "deduct_when": _login_failed,
-    "error_message": too_many_attempts,
-    "on_breach": _log_login_throttled,
-}
-
-#: ``limiter.limit(**LOGIN_PER_ADDRESS)``: failed logins per address, whatever the account.
-LOGIN_PER_ADDRESS: dict[str, Any] = {
-    "limit_value": lambda: current_app.config[LOGIN_ADDRESS_SETTING],
-    "key_func": address_key,
-    "deduct_when": _login_failed,
-    "error_message": too_many_attempts,
-    "on_breach": _log_login_throttled,
-}
 
 #: ``limiter.limit(**REGISTRATION)``: every registration attempt per address.
 REGISTRATION: dict[str, Any] = {

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
 import sys
 import time
 import uuid
@@ -38,7 +37,6 @@ FORMATS = ("json", "text")
 HANDLER = "oms"  # the name of the one root handler, so it is added once per process
 REQUEST_ID_HEADER = "request_id"  # the task header the request id travels in
 
-_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
 # What the running request or task adds to every line: request_id, task, task_id.
 _context: ContextVar[dict[str, str | None] | None] = ContextVar("oms_log_context", default=None)
@@ -221,20 +219,19 @@ def register_request_logging(app: Flask) -> None:
     from flask import g, request
 
     from oms.metrics import observe_request
+    from oms.request_id import request_id
 
     log = logging.getLogger("oms.request")
 
     @app.before_request
     def _start() -> None:
-        incoming = request.headers.get("X-Request-ID", "")
-        g.request_id = incoming if _REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
         g.request_started = time.perf_counter()
-        g.log_context = _context.set({"request_id": g.request_id})
+        g.log_context = _context.set({"request_id": request_id()})
 
     @app.after_request
     def _finish(response):
-        request_id = getattr(g, "request_id", None) or uuid.uuid4().hex
-        response.headers["X-Request-ID"] = request_id
+        rid = request_id() or uuid.uuid4().hex
+        response.headers["X-Request-ID"] = rid
         started = getattr(g, "request_started", None)
         duration_ms = round((time.perf_counter() - started) * 1000, 2) if started else None
         observe_request(response)
@@ -247,7 +244,7 @@ def register_request_logging(app: Flask) -> None:
                 "status": response.status_code,
                 "duration_ms": duration_ms,
                 "user_id": str(user) if user else None,
-                "request_id": request_id,
+                "request_id": rid,
                 "remote_addr": request.remote_addr,
             },
         )

@@ -21,11 +21,13 @@ import re
 from typing import Any
 
 import marshmallow as ma
+from apispec import BasePlugin
 from flask_smorest import Api as SmorestApi
 from flask_smorest import Blueprint as SmorestBlueprint
-from webargs.flaskparser import FlaskParser
+from webargs.flaskparser import FlaskParser, is_json_request
 
-from oms.schemas import ErrorSchema
+from oms import iso_codes
+from oms.schemas import CountryCode, ErrorSchema, Money, validate_not_blank
 
 WRITE_METHODS = frozenset({"post", "put", "patch", "delete"})
 MONEY_PATTERN = r"^-?[0-9]+(\.[0-9]{1,2})?$"
@@ -49,7 +51,8 @@ ERRORS: dict[int, tuple[str, str]] = {
     415: ("unsupported_media_type", "A body that is not `application/json`."),
     422: (
         "validation_error",
-        "The body or the query did not validate; `details` names each field.",
+        "The body or the query did not validate; `details` names each field. Text anywhere "
+        "(body or query) must not hold NUL or a lone UTF-16 surrogate.",
     ),
     429: ("rate_limited", "Too many requests; `Retry-After` says how many seconds to wait."),
     503: (
@@ -157,6 +160,16 @@ def _number(value: Any) -> Any:
 
 def decimal2properties(self, field: ma.fields.Field, ret: dict, **kwargs) -> dict:
     """Decimal fields: numeric bounds; one served as a string is a decimal string."""
+    if isinstance(field, Money):  # what Money._validated accepts, exactly
+        ret.pop("type", None)
+        text = {"type": "string", "format": "decimal", "pattern": field.pattern}
+        number = {
+            "type": "number",
+            "minimum": 0,
+            "maximum": _number(field.maximum),
+            "multipleOf": 0.01,
+        }
+        return {"anyOf": [number, text]}
     if not isinstance(field, ma.fields.Decimal):
         return {}
     for key in ("minimum", "maximum", "x-minimum", "x-maximum"):
@@ -176,6 +189,70 @@ def decimal2properties(self, field: ma.fields.Field, ret: dict, **kwargs) -> dic
     return {"anyOf": [number, {"type": "string", "format": "decimal", "pattern": MONEY_PATTERN}]}
 
 
+# What oms.api.content refuses in any text (a 422): NUL, said by a pattern on every text
+# field; and lone UTF-16 surrogates, which no pattern can say to every validator (a Rust or
+# Python regex has no surrogates), so the 422 of each operation says it in words.
+_TEXT_CHAR = "[^\\u0000]"
+TEXT_PATTERN = f"^{_TEXT_CHAR}*$"
+# ... and a field that must not be blank holds at least one character that is not a space
+# (str.isspace's, which are \s and U+001C-U+001F).
+NOT_BLANK_PATTERN = f"^{_TEXT_CHAR}*[^\\s\\u0000\\u001c-\\u001f]{_TEXT_CHAR}*$"
+
+
+def text2properties(self, field: ma.fields.Field, ret: dict, **kwargs) -> dict:
+    """Plain text fields say that NUL and lone surrogates are refused, and, with
+    ``validate_not_blank``, that blank is (fields with a format or a pattern of their own
+    already exclude them)."""
+    if (
+        type(field) is ma.fields.String
+        and "pattern" not in ret
+        and "format" not in ret
+        and "enum" not in ret
+    ):
+        blank_refused = validate_not_blank in getattr(field, "validators", [])
+        return {"pattern": NOT_BLANK_PATTERN if blank_refused else TEXT_PATTERN}
+    return {}
+
+
+def nullable2properties(self, field: ma.fields.Field, ret: dict, **kwargs) -> dict:
+    """A nested object that may be null is that object or null (apispec writes "any object
+    or null" beside it, which lets every unknown field through)."""
+    if isinstance(field, ma.fields.Nested) and field.allow_none and "anyOf" in ret:
+        ret["anyOf"] = [
+            {"type": "object", "nullable": True, "enum": [None]}
+            if branch == {"type": "object", "nullable": True}
+            else branch
+            for branch in ret["anyOf"]
+        ]
+    return {}
+
+
+class SchemaExtras(BasePlugin):
+    """Rules about a whole object that no single field states (at least one field, two
+    fields never together, a field only with a value of another): a schema class writes them
+    as JSON Schema in ``OPENAPI_EXTRA`` and its component carries them."""
+
+    def schema_helper(self, name, definition, **kwargs):
+        """The schema class's ``OPENAPI_EXTRA``, added to its component."""
+        schema = kwargs.get("schema")
+        schema_class = schema if isinstance(schema, type) else type(schema)
+        return getattr(schema_class, "OPENAPI_EXTRA", None)
+
+
+def country2properties(self, field: ma.fields.Field, ret: dict, **kwargs) -> dict:
+    """A country is one of the ISO 3166-1 alpha-2 codes (either case), not any string."""
+    if isinstance(field, CountryCode):
+        codes = sorted(code for code, _ in iso_codes.countries())
+        return {"enum": [*codes, *(code.lower() for code in codes)]}
+    return {}
+
+
+def document_choices(api: SmorestApi, schema: str, field: str, values: list[str]) -> None:
+    """A field whose values a deployment configures (the carrier codes of ``OMS_CARRIERS``):
+    this app's document lists them as the field's enum."""
+    api.spec.components.schemas[schema]["properties"][field]["enum"] = values
+
+
 class Api(SmorestApi):
     """Api whose HTTP errors are rendered by ``oms.errors`` (one envelope everywhere) and
     documented per operation by :class:`Blueprint` (no catch-all ``default`` response)."""
@@ -188,8 +265,12 @@ class Api(SmorestApi):
         pass
 
     def _init_spec(self, **kwargs):
+        kwargs["extra_plugins"] = [*(kwargs.get("extra_plugins") or ()), SchemaExtras()]
         super()._init_spec(**kwargs)
+        self.ma_plugin.converter.add_attribute_function(country2properties)
         self.ma_plugin.converter.add_attribute_function(decimal2properties)
+        self.ma_plugin.converter.add_attribute_function(text2properties)
+        self.ma_plugin.converter.add_attribute_function(nullable2properties)
         for name, scheme in SECURITY_SCHEMES.items():
             self.spec.components.security_scheme(name, scheme)
 
@@ -201,12 +282,32 @@ def _is_error_schema(schema: Any) -> bool:
 _PATH_PARAM = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 
 
+class _Parser(FlaskParser):
+    """Reads the JSON body as the request does (``oms.api.content.ExactJSONProvider``: numbers
+    as Decimal), not with webargs' own float-reading ``json.loads``."""
+
+    def _raw_load_json(self, req):
+        if not is_json_request(req):
+            return ma.missing
+        return req.get_json(force=True)
+
+    def load_json(self, req, schema):
+        """The JSON body; a route that takes one requires it (the document says so): a POST
+        without a body is not "every field left out", so ``{}`` must be sent for that."""
+        data = super().load_json(req, schema)
+        if data is ma.missing:
+            raise ma.ValidationError(
+                {"_schema": ["Send a JSON body: an object, {} when no field is wanted."]}
+            )
+        return data
+
+
 class Blueprint(SmorestBlueprint):
     """Blueprint whose argument parser lets each schema decide about unknown fields
     (webargs would otherwise silently drop unknown query arguments), and whose operations
     are documented with their security and error responses (see the module docstring)."""
 
-    ARGUMENTS_PARSER = FlaskParser(unknown=None)
+    ARGUMENTS_PARSER = _Parser(unknown=None)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -49,6 +49,16 @@ class PageQuerySchema(StrictSchema):
     cursor = ma.fields.String(load_default=None, validate=ma.validate.Length(max=500))
 
 
+def sort_field(names: tuple[str, ...], default: str) -> ma.fields.String:
+    """``sort``: one of ``names``, ``-`` before it for descending (an enum in the document, so
+    a client, and the generated tests, know every value the list takes)."""
+    return ma.fields.String(
+        load_default=default,
+        validate=ma.validate.OneOf([*names, *(f"-{name}" for name in names)]),
+        metadata={"description": f"{', '.join(names)}; prefix - for descending"},
+    )
+
+
 def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
     """The response schema of a list: rows under ``items`` plus the pagination fields."""
     return ma.Schema.from_dict(

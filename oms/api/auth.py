@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from flask import current_app, jsonify
+from flask import current_app, jsonify, request
 from flask_jwt_extended import current_user, get_jwt, unset_jwt_cookies
 
 from oms import limits
-from oms.auth import service
+from oms.auth import lockout, service
 from oms.auth.access import require_role
+from oms.auth.enums import UserRole
 from oms.auth.schemas import (
+    LoginLockListSchema,
     LoginSchema,
     MessageSchema,
     PasswordChangeSchema,
@@ -44,8 +46,6 @@ HTTPS_REQUIRED = (
 
 
 @blp.route("/login", methods=["POST"])
-@limiter.limit(**limits.LOGIN_PER_ACCOUNT)
-@limiter.limit(**limits.LOGIN_PER_ADDRESS)
 @blp.arguments(
     LoginSchema, example={"email": "customer@example.com", "password": "customer-pass-123"}
 )
@@ -55,11 +55,51 @@ HTTPS_REQUIRED = (
 def login(body):
     """Exchange email and password for tokens (also set as HttpOnly cookies for browsers).
 
-    Failed attempts are limited per account and per address (oms.limits): while either is
-    spent, every attempt gets 429 with ``Retry-After``, the right password too."""
+    Failed attempts are limited (oms.auth.lockout): a device that logged in to the account
+    before (its ``oms_login_device`` cookie) by its own failures only; any other attempt by
+    the account's and the address's. While a budget is spent, the attempts it covers get 429
+    with ``Retry-After``, the right password too."""
     require_cookie_transport()
-    user = service.authenticate(email=body["email"], password=body["password"])
-    return _tokens_response(user, 200)
+    cookie = request.cookies.get(lockout.DEVICE_COOKIE)
+    attempt = lockout.attempt(
+        email=body["email"], address=request.remote_addr or "", device_cookie=cookie
+    )
+    lockout.check(attempt)
+    try:
+        user = service.authenticate(email=body["email"], password=body["password"])
+    except AuthenticationError:
+        lockout.failed(attempt)
+        raise
+    response = _tokens_response(user, 200)
+    response.set_cookie(
+        lockout.DEVICE_COOKIE,
+        lockout.device_cookie(attempt, cookie),
+        max_age=current_app.config["OMS_LOGIN_DEVICE_DAYS"] * 86400,
+        path=lockout.DEVICE_COOKIE_PATH,
+        secure=current_app.config["JWT_COOKIE_SECURE"],
+        httponly=True,
+        samesite="Strict",
+    )
+    return response
+
+
+@blp.route("/locks", methods=["GET"])
+@require_role(UserRole.ADMIN)
+@blp.response(200, LoginLockListSchema)
+def list_login_locks():
+    """Login locks in force (admins): accounts and addresses whose failed logins spent their
+    budget, until when. Devices that logged in to an account before are not held by them."""
+    return {"items": lockout.get_all()}
+
+
+@blp.route("/locks/<kind>/<key>", methods=["DELETE"])
+@require_role(UserRole.ADMIN)
+@blp.response(204)
+@blp.alt_response(404, description="No such lock in force")
+def lift_login_lock(kind, key):
+    """Lift a login lock now (admins; audited as ``login.unlocked``): ``kind`` is ``account``
+    (``key`` the email) or ``address`` (``key`` the client address)."""
+    lockout.lift(kind=kind, key=key)
 
 
 REGISTER_SENT = (

@@ -3,10 +3,13 @@ every response are in ``oms.headers``)."""
 
 from __future__ import annotations
 
+import json
 import re
+from decimal import Decimal
 from typing import Any
 
 from flask import Flask, request
+from flask.json.provider import DefaultJSONProvider
 
 from oms.errors import error_response
 
@@ -60,6 +63,22 @@ def _bad_request_text(body: Any) -> dict:
     return errors
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+class ExactJSONProvider(DefaultJSONProvider):
+    """The app's JSON (``request.get_json`` uses it): numbers with a fraction or exponent are
+    read as Decimal, never a float (``1E-999999999`` stays what it says, so a money field can
+    refuse it); NaN and Infinity, which are not JSON, are refused."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        """Parse ``s`` with exact numbers."""
+        kwargs.setdefault("parse_float", Decimal)
+        kwargs.setdefault("parse_constant", _no_constant)
+        return json.loads(s, **kwargs)
+
+
 # The longest URL (path and query) the API reads; gunicorn is started with
 # --limit-request-line 8190 so that this check, with its envelope, is the one that answers.
 MAX_URL_BYTES = 8000
@@ -68,7 +87,9 @@ MAX_URL_BYTES = 8000
 def register_content_checks(app: Flask) -> None:
     """A body sent to ``/api/`` must be JSON (415) and parse (400, also for absurd nesting);
     size is capped by ``MAX_CONTENT_LENGTH`` (413); text that is not valid Unicode (NUL, lone
-    surrogates) in the query or anywhere in the body is a 422 naming the field."""
+    surrogates) in the query or anywhere in the body is a 422 naming the field. Bodies are
+    read with :class:`ExactJSONProvider`."""
+    app.json = ExactJSONProvider(app)
 
     @app.before_request
     def _check_request():

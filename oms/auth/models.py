@@ -67,8 +67,10 @@ class TokenPurpose:
     EMAIL_CONFIRMATION = "email-confirmation"
     # "someone tried to register with your address": no usable token, only the email
     REGISTRATION_NOTICE = "registration-notice"
+    # "someone is guessing your password; logins from new devices wait": only the email
+    LOGIN_NOTICE = "login-notice"
 
-    ALL = (PASSWORD_RESET, EMAIL_CONFIRMATION, REGISTRATION_NOTICE)
+    ALL = (PASSWORD_RESET, EMAIL_CONFIRMATION, REGISTRATION_NOTICE, LOGIN_NOTICE)
 
 
 class PasswordReset(UUIDPrimaryKey, CreatedAt, Model):

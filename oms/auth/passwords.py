@@ -1,16 +1,18 @@
 """bcrypt password hashing; the cost comes from ``OMS_BCRYPT_ROUNDS``.
 
-bcrypt reads at most 72 bytes: a longer password is refused when it is set, and can never
-match when it is checked (rather than being silently cut)."""
+bcrypt reads at most 72 bytes. A longer password (the API takes up to 200 characters, up to
+800 bytes) is first reduced to a 51-byte ``sha256$<base64 digest>`` and that is hashed, so
+every byte of it counts and none is silently cut; passwords of 72 bytes or fewer are hashed as
+they are (so every existing hash still matches)."""
 
 from __future__ import annotations
 
+import base64
 import functools
+import hashlib
 
 import bcrypt
 from flask import current_app
-
-from oms.errors import ValidationError
 
 MAX_PASSWORD_BYTES = 72
 
@@ -22,24 +24,25 @@ def _dummy_hash(rounds: int) -> bytes:
     return bcrypt.hashpw(b"not-a-password", bcrypt.gensalt(rounds=rounds))
 
 
-def hash_password(password: str) -> str:
-    """A bcrypt hash of ``password`` (at most 72 bytes, bcrypt's limit)."""
+def _bcrypt_input(password: str) -> bytes:
+    """What bcrypt hashes: the password's UTF-8, or its digest when that is over 72 bytes."""
     encoded = password.encode()
-    if len(encoded) > MAX_PASSWORD_BYTES:
-        raise ValidationError(
-            "The password is too long.",
-            details={"password": [f"Use at most {MAX_PASSWORD_BYTES} bytes."]},
-        )
+    if len(encoded) <= MAX_PASSWORD_BYTES:
+        return encoded
+    return b"sha256$" + base64.b64encode(hashlib.sha256(encoded).digest())
+
+
+def hash_password(password: str) -> str:
+    """A bcrypt hash of ``password`` (of any length: see the module docstring)."""
     rounds = current_app.config["OMS_BCRYPT_ROUNDS"]
-    return bcrypt.hashpw(encoded, bcrypt.gensalt(rounds=rounds)).decode()
+    return bcrypt.hashpw(_bcrypt_input(password), bcrypt.gensalt(rounds=rounds)).decode()
 
 
 def check_password(password: str, password_hash: str | None) -> bool:
     """Whether ``password`` matches; a missing hash costs as much time as a wrong password."""
-    encoded = password.encode()
-    if password_hash is None or len(encoded) > MAX_PASSWORD_BYTES:
+    if password_hash is None:
         bcrypt.checkpw(
-            encoded[:MAX_PASSWORD_BYTES], _dummy_hash(current_app.config["OMS_BCRYPT_ROUNDS"])
+            _bcrypt_input(password), _dummy_hash(current_app.config["OMS_BCRYPT_ROUNDS"])
         )
         return False
-    return bcrypt.checkpw(encoded, password_hash.encode())
+    return bcrypt.checkpw(_bcrypt_input(password), password_hash.encode())

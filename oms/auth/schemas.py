@@ -5,8 +5,8 @@ from __future__ import annotations
 import marshmallow as ma
 
 from oms.auth.enums import UserRole
-from oms.pagination import PageQuerySchema
-from oms.schemas import CountryCode, StrictSchema
+from oms.pagination import PageQuerySchema, sort_field
+from oms.schemas import Boolean, CountryCode, StrictSchema
 
 
 class LoginSchema(StrictSchema):
@@ -89,7 +89,7 @@ class UserUpdateSchema(StrictSchema):
     """An admin changing a user's role or active flag."""
 
     role = ma.fields.Enum(UserRole, by_value=True)
-    is_active = ma.fields.Boolean()
+    is_active = Boolean()
     first_name = ma.fields.String(validate=ma.validate.Length(min=1, max=100))
     last_name = ma.fields.String(validate=ma.validate.Length(min=1, max=100))
 
@@ -99,7 +99,7 @@ class UserListQuerySchema(PageQuerySchema):
 
     role = ma.fields.Enum(UserRole, by_value=True)
     q = ma.fields.String(validate=ma.validate.Length(max=200))
-    sort = ma.fields.String(load_default="-created_at")
+    sort = sort_field(("created_at", "email"), "-created_at")
 
 
 class PasswordChangeSchema(StrictSchema):
@@ -126,3 +126,19 @@ class PasswordResetConfirmSchema(StrictSchema):
 
     token = ma.fields.String(required=True, validate=ma.validate.Length(max=200))
     new_password = ma.fields.String(required=True, validate=ma.validate.Length(min=8, max=200))
+
+
+class LoginLockSchema(ma.Schema):
+    """A login lock in force: failed logins spent an account's or an address's budget, and
+    attempts from devices that never logged in to the account (or from that address) wait."""
+
+    kind = ma.fields.String(metadata={"enum": ["account", "address"]})
+    key = ma.fields.String(metadata={"description": "The account's email, or the address"})
+    locked_at = ma.fields.DateTime()
+    locked_until = ma.fields.DateTime()
+
+
+class LoginLockListSchema(ma.Schema):
+    """Every login lock in force, newest first."""
+
+    items = ma.fields.List(ma.fields.Nested(LoginLockSchema))

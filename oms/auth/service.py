@@ -261,19 +261,32 @@ def _register_once(
 NOTICE_INTERVAL = timedelta(hours=1)
 
 
-def _noticed_lately(email: str) -> bool:
-    """Whether ``email`` was sent a registration notice within :data:`NOTICE_INTERVAL`."""
+def _noticed_lately(email: str, purpose: str = TokenPurpose.REGISTRATION_NOTICE) -> bool:
+    """Whether ``email`` was sent a notice of ``purpose`` within :data:`NOTICE_INTERVAL`."""
     return (
         db.session.scalar(
             sa.select(PasswordReset.id)
             .where(
                 PasswordReset.recipient == email,
-                PasswordReset.purpose == TokenPurpose.REGISTRATION_NOTICE,
+                PasswordReset.purpose == purpose,
                 PasswordReset.created_at > utcnow() - NOTICE_INTERVAL,
             )
             .limit(1)
         )
         is not None
+    )
+
+
+def send_login_notice(*, user: User) -> None:
+    """In the caller's transaction: tell the owner that their account is being guessed and
+    logins from new devices wait (at most one such email per :data:`NOTICE_INTERVAL`)."""
+    if _noticed_lately(user.email, TokenPurpose.LOGIN_NOTICE):
+        return
+    _email_token(
+        TokenPurpose.LOGIN_NOTICE,
+        user_id=None,
+        recipient=user.email,
+        minutes=current_app.config["OMS_EMAIL_CONFIRMATION_MINUTES"],
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from oms.auth.schemas import AddressSchema
-from oms.pagination import PageQuerySchema
+from oms.pagination import PageQuerySchema, sort_field
 from oms.schemas import StrictSchema, validate_not_blank
 
 
@@ -58,7 +58,4 @@ class CustomerListQuerySchema(PageQuerySchema):
         validate=ma.validate.Length(max=200),
         metadata={"description": "Words starting the first or last name, or part of the email"},
     )
-    sort = ma.fields.String(
-        load_default="-created_at",
-        metadata={"description": "created_at, last_name or email; prefix - for descending"},
-    )
+    sort = sort_field(("created_at", "last_name", "email"), "-created_at")

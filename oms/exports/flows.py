@@ -27,7 +27,7 @@ from oms.db import is_postgresql
 from oms.errors import AuthorizationError, OMSError
 from oms.exports import files, query, service, streaming
 from oms.exports.enums import ExportStatus
-from oms.exports.schemas import OrderExportFiltersSchema
+from oms.exports.schemas import ExportFiltersBodySchema
 from oms.extensions import db
 
 log = logging.getLogger("oms.exports")
@@ -84,7 +84,7 @@ def _describe(error: BaseException) -> str:
 
 def _write(claim: service.Claim, sink, progress: _Progress) -> int:
     actor = _exporting_admin(claim)
-    filters = OrderExportFiltersSchema().load(claim.filters)
+    filters = ExportFiltersBodySchema().load(claim.filters)
     export = query.build(actor=actor, filters=filters, per_line=claim.per_line)
     write = streaming.copy_csv if is_postgresql() else streaming.cursor_csv
     return write(db.engine, export, sink, on_total=progress.on_total, on_rows=progress.on_rows)

@@ -7,7 +7,7 @@ from flask import url_for
 
 from oms.exports.enums import ExportStatus
 from oms.orders.schemas import OrderListQuerySchema
-from oms.schemas import StrictSchema
+from oms.schemas import Boolean, QueryBoolean, StrictSchema
 
 
 class OrderExportFiltersSchema(OrderListQuerySchema):
@@ -22,20 +22,28 @@ class OrderExportFiltersSchema(OrderListQuerySchema):
 class DirectExportQuerySchema(OrderExportFiltersSchema):
     """``GET /api/v1/reports/orders/export``: the filters, and one row per order line."""
 
-    per_line = ma.fields.Boolean(
-        load_default=False, metadata={"description": "One row per order line"}
+    per_line = QueryBoolean(load_default=False, metadata={"description": "One row per order line"})
+
+
+class ExportFiltersBodySchema(OrderExportFiltersSchema):
+    """The filters as a JSON object (the body of ``POST /api/v1/reports/exports``, a job's
+    stored filters): the list's query booleans are JSON booleans here."""
+
+    payment_collected = Boolean()
+    problem = Boolean(
+        metadata={"description": "Rejected, or pending for longer than 10 minutes (or not)"}
     )
 
 
-class ExportCreateSchema(OrderExportFiltersSchema):
+class ExportCreateSchema(ExportFiltersBodySchema):
     """``POST /api/v1/reports/exports``: the filters of the order listing, plus the shape of
     the file."""
 
-    per_line = ma.fields.Boolean(
+    per_line = Boolean(
         load_default=False,
         metadata={"description": "One row per order line (product, quantity, prices)"},
     )
-    gzip = ma.fields.Boolean(load_default=False, metadata={"description": "Gzip the CSV file"})
+    gzip = Boolean(load_default=False, metadata={"description": "Gzip the CSV file"})
 
 
 def _download_url(job) -> str | None:

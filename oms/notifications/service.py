@@ -365,6 +365,21 @@ def _account_message(row: PasswordReset, user: User | None) -> tuple[str, dict]:
             "links": [("Confirm your email address", resets.link(row.id, row.purpose))],
             "after": ["If it was not you, ignore this email: the account stays inactive."],
         }
+    if row.purpose == TokenPurpose.LOGIN_NOTICE:
+        return "Someone is trying to log in to your account", {
+            "hello": hello,
+            "before": [
+                "Someone has entered the wrong password for your account several times. For a "
+                "while, logins from devices that never logged in to it wait; a device you "
+                "logged in with before still logs in.",
+                "If it was you, wait a few minutes, or choose a new password if you forgot it:",
+            ],
+            "links": [("Reset your password", f"{base}/password-reset")],
+            "after": [
+                "If it was not you, your password held. An administrator can see and lift the "
+                "lock. Choose a long password you use nowhere else if you have not already."
+            ],
+        }
     return "Someone tried to register with your address", {
         "hello": hello,
         "before": [

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC
-from decimal import Decimal, InvalidOperation
 
 import marshmallow as ma
 
@@ -11,8 +10,8 @@ from oms.auth.schemas import AddressSchema
 from oms.db import MAX_MONEY
 from oms.orders import carriers
 from oms.orders.enums import OrderStatus
-from oms.pagination import PageQuerySchema
-from oms.schemas import StrictSchema, validate_not_blank
+from oms.pagination import PageQuerySchema, sort_field
+from oms.schemas import Boolean, Money, QueryBoolean, StrictSchema, validate_not_blank
 
 MAX_LINES = 100
 MAX_QUANTITY = 10_000
@@ -28,16 +27,6 @@ class UTCDateTime(ma.fields.AwareDateTime):
             return moment.astimezone(UTC)
         except OverflowError as exc:
             raise ma.ValidationError("Not a valid datetime.") from exc
-
-
-def validate_cents(value: Decimal) -> None:
-    """An amount has at most two decimal places (so ``1E-999999999`` never reaches SQL)."""
-    try:
-        exact = value == value.quantize(Decimal("0.01"))
-    except InvalidOperation:  # too many digits to have two places at all
-        exact = False
-    if not exact:
-        raise ma.ValidationError("Use at most 2 decimal places.")
 
 
 def money(**kwargs) -> ma.fields.Decimal:
@@ -65,17 +54,19 @@ class OrderCreateSchema(StrictSchema):
     )
     shipping_address = ma.fields.Nested(AddressSchema)
     customer_id = ma.fields.UUID()
-    payment_collected = ma.fields.Boolean()
+    payment_collected = Boolean()
 
 
 class OrderUpdateSchema(StrictSchema):
     """PUT: shipping address, payment_collected (staff), and the lines while pending or placed."""
 
     shipping_address = ma.fields.Nested(AddressSchema)
-    payment_collected = ma.fields.Boolean()
+    payment_collected = Boolean()
     items = ma.fields.List(
         ma.fields.Nested(OrderLineInSchema), validate=ma.validate.Length(min=1, max=MAX_LINES)
     )
+
+    OPENAPI_EXTRA = {"minProperties": 1}  # (oms.openapi.SchemaExtras)
 
     @ma.validates_schema
     def _not_empty(self, data, **kwargs):
@@ -86,6 +77,14 @@ class OrderUpdateSchema(StrictSchema):
 class StatusChangeSchema(StrictSchema):
     """A status command: the status wanted and an optional note; shipping may record the
     ``carrier`` (a code of ``OMS_CARRIERS``) and its ``tracking_number``."""
+
+    # carrier and tracking_number only with status shipped (oms.openapi.SchemaExtras)
+    OPENAPI_EXTRA = {
+        "anyOf": [
+            {"properties": {"status": {"enum": [OrderStatus.SHIPPED.value]}}},
+            {"not": {"anyOf": [{"required": ["carrier"]}, {"required": ["tracking_number"]}]}},
+        ]
+    }
 
     status = ma.fields.Enum(OrderStatus, by_value=True, required=True)
     notes = ma.fields.String(validate=ma.validate.Length(max=1000), load_default=None)
@@ -156,23 +155,19 @@ class OrderListQuerySchema(PageQuerySchema):
     product_id = ma.fields.UUID()
     created_from = UTCDateTime(default_timezone=UTC)
     created_to = UTCDateTime(default_timezone=UTC)
-    total_min = ma.fields.Decimal(
-        validate=[ma.validate.Range(min=0, max=MAX_MONEY), validate_cents]
-    )
-    total_max = ma.fields.Decimal(
-        validate=[ma.validate.Range(min=0, max=MAX_MONEY), validate_cents]
-    )
-    payment_collected = ma.fields.Boolean()
+    total_min = Money(maximum=MAX_MONEY)
+    total_max = Money(maximum=MAX_MONEY)
+    payment_collected: ma.fields.Boolean = QueryBoolean()
     q = ma.fields.String(validate=ma.validate.Length(min=1, max=200))
     id = ma.fields.List(
         ma.fields.UUID(),
         validate=ma.validate.Length(max=500),
         metadata={"description": "Only these orders (a selection; repeatable, at most 500)"},
     )
-    problem = ma.fields.Boolean(
+    problem: ma.fields.Boolean = QueryBoolean(
         metadata={"description": "Rejected, or pending for longer than 10 minutes (or not)"}
     )
-    sort = ma.fields.String(load_default="-created_at")
+    sort = sort_field(("created_at", "total_amount", "number", "status_updated_at"), "-created_at")
 
 
 class CustomerBriefSchema(ma.Schema):

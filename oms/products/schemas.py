@@ -6,39 +6,24 @@ Customers get :class:`PublicProductSchema` (no stock counts); staff and admins g
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import marshmallow as ma
 
 from oms.db import MAX_MONEY
-from oms.pagination import PageQuerySchema
+from oms.pagination import PageQuerySchema, sort_field
 from oms.products import service
-from oms.schemas import StrictSchema, validate_not_blank
+from oms.schemas import Boolean, Money, QueryBoolean, StrictSchema, validate_not_blank
 
-CENT = Decimal("0.01")
-# products.price is NUMERIC(12, 2); inventory_count is a 32-bit INTEGER.
-MAX_PRICE = MAX_MONEY
+# products.price is NUMERIC(12, 2) (oms.schemas.Money); inventory_count is a 32-bit INTEGER.
 MAX_STOCK = 2**31 - 1
-
-
-def validate_price(value: Decimal) -> None:
-    """A price is 0 or more, fits NUMERIC(12, 2), and has at most two decimal places."""
-    if value < 0:
-        raise ma.ValidationError("Must be 0 or more.")
-    if value > MAX_PRICE:
-        raise ma.ValidationError(f"Must be at most {MAX_PRICE}.")
-    if value != value.quantize(CENT):
-        raise ma.ValidationError("Use at most 2 decimal places.")
 
 
 def _name_field(**kwargs) -> ma.fields.String:
     return ma.fields.String(validate=[ma.validate.Length(max=200), validate_not_blank], **kwargs)
 
 
-def _price_field(**kwargs) -> ma.fields.Decimal:
-    # No ``places`` on input: it would round 12.345 silently instead of refusing it.
-    return ma.fields.Decimal(
-        validate=validate_price,
+def _price_field(**kwargs) -> Money:
+    return Money(
+        maximum=MAX_MONEY,
         metadata={"description": 'Decimal string or number, 2 places at most ("12.50")'},
         **kwargs,
     )
@@ -59,11 +44,14 @@ class ProductCreateSchema(StrictSchema):
     )
     price = _price_field(required=True)
     inventory_count = _stock_field(load_default=0)
-    active = ma.fields.Boolean(load_default=True)
+    active = Boolean(load_default=True)
 
 
 class ProductUpdateSchema(StrictSchema):
     """Every field optional; ``description`` may be null to clear it."""
+
+    # inventory_count or add_units, never both (oms.openapi.SchemaExtras)
+    OPENAPI_EXTRA = {"not": {"required": ["inventory_count", "add_units"]}}
 
     name = _name_field()
     description = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=5000))
@@ -74,7 +62,7 @@ class ProductUpdateSchema(StrictSchema):
         validate=ma.validate.Range(min=1, max=MAX_STOCK),
         metadata={"description": "Restock: units added to the current count, under the row lock"},
     )
-    active = ma.fields.Boolean()
+    active = Boolean()
 
     @ma.validates_schema
     def _one_way_to_set_stock(self, data, **kwargs):
@@ -107,9 +95,6 @@ class ProductListQuerySchema(PageQuerySchema):
     """Filters, search and sort of the product list."""
 
     q = ma.fields.String(validate=ma.validate.Length(max=200))
-    active = ma.fields.Boolean()
-    low_stock = ma.fields.Boolean()
-    sort = ma.fields.String(
-        load_default="name",
-        metadata={"description": "name, price or created_at; prefix - for descending"},
-    )
+    active = QueryBoolean()
+    low_stock = QueryBoolean()
+    sort = sort_field(("name", "price", "created_at"), "name")

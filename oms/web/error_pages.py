@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import g, make_response, render_template
+from flask import make_response, render_template
+
+from oms.request_id import request_id
 
 log = logging.getLogger("oms.web")
 
@@ -45,7 +47,7 @@ def render_error_page(status: int, code: str, message: str):
             title=TITLES.get(status, "Something went wrong"),
             hint=HINTS.get(status),
             message=shown,
-            request_id=getattr(g, "request_id", None),
+            request_id=request_id(),
         )
     except Exception:  # a failing error page must not hide the original error
         log.exception("error page failed to render")

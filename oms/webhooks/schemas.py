@@ -6,9 +6,18 @@ from __future__ import annotations
 import marshmallow as ma
 
 from oms.event_catalogue import WEBHOOK_TYPES
-from oms.pagination import PageQuerySchema
-from oms.schemas import StrictSchema
+from oms.pagination import PageQuerySchema, sort_field
+from oms.schemas import Boolean, StrictSchema
 from oms.webhooks.enums import AttemptOutcome, DeliveryState
+
+_LABEL = "[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+#: The URLs the document offers: http(s), a host name (a last label of two characters or more
+#: after a dot), a port, a path without spaces: a part of what ``Url`` accepts, so every URL
+#: it matches is accepted, if its host resolves to an allowed address.
+URL_PATTERN = (
+    rf"^https?://(({_LABEL}\.)+[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9]|{_LABEL})"
+    r"(:[0-9]{1,5})?(/[!-~]*)?$"
+)
 
 
 class EndpointCreateSchema(StrictSchema):
@@ -19,7 +28,7 @@ class EndpointCreateSchema(StrictSchema):
         schemes={"http", "https"},
         require_tld=False,
         validate=ma.validate.Length(max=2000),
-        metadata={"description": "Where deliveries are POSTed"},
+        metadata={"description": "Where deliveries are POSTed", "pattern": URL_PATTERN},
     )
     event_types = ma.fields.List(
         ma.fields.String(validate=ma.validate.OneOf(WEBHOOK_TYPES)),
@@ -27,7 +36,7 @@ class EndpointCreateSchema(StrictSchema):
         validate=ma.validate.Length(min=1, max=len(WEBHOOK_TYPES)),
         metadata={"description": "Types from GET /api/v1/webhooks/event-types"},
     )
-    active = ma.fields.Boolean(load_default=True)
+    active = Boolean(load_default=True)
     description = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=200))
 
 
@@ -35,13 +44,16 @@ class EndpointUpdateSchema(StrictSchema):
     """The fields to change; switching ``active`` on again clears the failure state."""
 
     url = ma.fields.Url(
-        schemes={"http", "https"}, require_tld=False, validate=ma.validate.Length(max=2000)
+        schemes={"http", "https"},
+        require_tld=False,
+        validate=ma.validate.Length(max=2000),
+        metadata={"pattern": URL_PATTERN},
     )
     event_types = ma.fields.List(
         ma.fields.String(validate=ma.validate.OneOf(WEBHOOK_TYPES)),
         validate=ma.validate.Length(min=1, max=len(WEBHOOK_TYPES)),
     )
-    active = ma.fields.Boolean()
+    active = Boolean()
     description = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=200))
 
 
@@ -83,7 +95,7 @@ class EndpointWithSecretSchema(EndpointSchema):
 class EndpointListQuerySchema(PageQuerySchema):
     """Arguments of the endpoint list."""
 
-    sort = ma.fields.String(load_default="-created_at")
+    sort = sort_field(("created_at",), "-created_at")
 
 
 class AttemptSchema(ma.Schema):
@@ -119,7 +131,7 @@ class DeliverySchema(ma.Schema):
 class DeliveryListQuerySchema(PageQuerySchema):
     """Arguments of the delivery log."""
 
-    sort = ma.fields.String(load_default="-created_at")
+    sort = sort_field(("created_at",), "-created_at")
 
 
 class EventFieldSchema(ma.Schema):

@@ -187,7 +187,8 @@ def test_the_api_uses_every_core_and_sizes_threads_from_the_same_setting(monkeyp
     monkeypatch.delenv("OMS_WEB_THREADS", raising=False)
     api = runpy.run_path(str(ROOT / "deploy/gunicorn_api.py"))
     assert api["workers"] == os.cpu_count()
-    assert api["worker_class"] == "oms.http_worker.BufferingThreadWorker"  # gthread's, buffering
+    # gthread, a request getting a thread once it has arrived, refusals in the envelope
+    assert api["worker_class"] == "oms.http_worker.BufferingThreadWorker"
     assert api["threads"] == load_config()["OMS_WEB_THREADS"]
     assert "OMS_SOCKETIO=separate" in api["raw_env"]  # no Socket.IO on the API processes
     monkeypatch.setenv("OMS_WEB_WORKERS", "3")
@@ -195,7 +196,7 @@ def test_the_api_uses_every_core_and_sizes_threads_from_the_same_setting(monkeyp
     api = runpy.run_path(str(ROOT / "deploy/gunicorn_api.py"))
     assert (api["workers"], api["threads"], load_config()["OMS_WEB_THREADS"]) == (3, 40, 40)
     socket = runpy.run_path(str(ROOT / "deploy/gunicorn_socket.py"))
-    assert socket["worker_class"] == "gevent"
+    assert socket["worker_class"] == "oms.gunicorn_workers.GeventWorker"
     procfile = dict(
         line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line
     )

@@ -50,17 +50,18 @@ def test_registering_with_a_staff_created_customers_email_gets_no_access(
 
 
 def test_passwords_longer_than_bcrypt_reads(app_ctx, client):
-    user = make_user()
-    long = "x" * 100
+    """bcrypt reads 72 bytes; the API takes 200 characters (issue 24, item 6: the document said
+    200 and the server refused over 72 bytes). Every byte counts: nothing is silently cut."""
+    long = "é" * 199 + "1"  # 399 bytes
+    user = make_user(password=long)
+    login = "/api/v1/auth/login"
+    assert client.post(login, json={"email": user.email, "password": long}).status_code == 200
+    cut = long.encode()[:72].decode()
+    assert client.post(login, json={"email": user.email, "password": cut}).status_code == 401
+    other_end = "é" * 199 + "2"  # the same first 72 bytes
+    assert client.post(login, json={"email": user.email, "password": other_end}).status_code == 401
     assert (
-        client.post("/api/v1/auth/login", json={"email": user.email, "password": long}).status_code
-        == 401
-    )
-    assert (
-        client.post(
-            "/api/v1/auth/login", json={"email": "no@example.test", "password": long}
-        ).status_code
-        == 401
+        client.post(login, json={"email": "no@example.test", "password": long}).status_code == 401
     )
     response = client.post(
         "/api/v1/auth/register",
@@ -71,7 +72,7 @@ def test_passwords_longer_than_bcrypt_reads(app_ctx, client):
             "last_name": "B",
         },
     )
-    assert response.status_code == 422 and "password" in response.get_json()["error"]["details"]
+    assert response.status_code == 202, response.get_json()
 
 
 def test_deeply_nested_json_is_a_400(client):

@@ -37,6 +37,9 @@ def test_the_embedded_default_retries_webhooks_and_sweeps_pending_orders(tmp_pat
         redis_url="",
         broker_url="",
         OMS_INSTANCE_DIR=str(tmp_path),
+        # the key the test's app stored the endpoint's secret under (its own instance folder's
+        # secret would give another)
+        OMS_WEBHOOKS_ENCRYPTION_KEYS=",".join(app.config["OMS_WEBHOOKS_ENCRYPTION_KEYS"]),
         OMS_PENDING_SWEEP_SECONDS="1",
         OMS_WEBHOOKS_SWEEP_SECONDS="1",
         OMS_WEBHOOKS_RETRY_BASE_SECONDS="1",

@@ -113,7 +113,6 @@ def test_a_connected_dashboard_misses_nothing_across_a_redis_restart(app_ctx, tm
         OMS_OUTBOX_RELAY_SECONDS="1",
         OMS_PENDING_SWEEP_SECONDS="2",
         OMS_WEB_WORKERS="1",
-        OMS_SOCKET_WORKERS="1",
         OMS_INSTANCE_DIR=str(tmp_path),
     )
     worker = Supervised(env, tmp_path)  # restarted if Redis going away makes it exit

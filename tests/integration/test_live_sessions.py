@@ -29,7 +29,6 @@ def tier(worker, tmp_path):
         redis_url=TEST_REDIS_URL,
         broker_url=TEST_BROKER_URL,
         OMS_WEB_WORKERS="1",
-        OMS_SOCKET_WORKERS="1",
         OMS_SOCKET_RECHECK_SECONDS="600",
     )
     processes, urls = [], {}

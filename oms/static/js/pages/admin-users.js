@@ -1,5 +1,5 @@
 // User management for admins: create staff and admin accounts, change roles, deactivate and
-// reactivate accounts (through /api/v1/users).
+// reactivate accounts (through /api/v1/users); see and lift login locks (/api/v1/auth/locks).
 import { api } from "../api.js";
 import { busy, confirmDialog, el, fillForm, formatDate, openDialog, toast, toastError } from "../ui.js";
 
@@ -100,8 +100,41 @@ document.getElementById("new-user").addEventListener("click", async () => {
     },
   });
 });
+const locks = document.getElementById("locks");
+
+function lockRow(lock) {
+  return el("tr", { "data-lock": `${lock.kind}:${lock.key}` },
+    el("td", {}, lock.key),
+    el("td", {}, lock.kind === "account" ? "Account" : "Address"),
+    el("td", {}, formatDate(lock.locked_at)),
+    el("td", {}, formatDate(lock.locked_until)),
+    el("td", {}, el("button", {
+      type: "button", class: "secondary outline", "aria-label": `Lift the lock of ${lock.key}`,
+      onclick: (e) => lift(lock, e.currentTarget),
+    }, "Lift")));
+}
+
+async function loadLocks() {
+  try {
+    const page = await api.get("/api/v1/auth/locks");
+    locks.replaceChildren(...page.items.map(lockRow));
+    if (!locks.children.length) locks.append(el("tr", {}, el("td", { colspan: 5, class: "empty" }, "No login locks.")));
+  } catch (error) { toastError(error); }
+}
+
+async function lift(lock, button) {
+  await busy(button, async () => {
+    try {
+      await api.del(`/api/v1/auth/locks/${lock.kind}/${encodeURIComponent(lock.key)}`);
+      toast(`The lock of ${lock.key} is lifted.`, "success");
+      loadLocks();
+    } catch (error) { toastError(error); }
+  });
+}
+
 more.addEventListener("click", () => busy(more, () => load({ append: true })));
 search.addEventListener("submit", (event) => { event.preventDefault(); load(); });
 search.elements.q.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(load, 250); });
 search.elements.role.addEventListener("change", () => load());
 load();
+loadLocks();
