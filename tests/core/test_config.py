@@ -177,12 +177,15 @@ def test_the_pool_holds_a_connection_for_every_web_thread(monkeypatch):
     assert load_config()["SQLALCHEMY_ENGINE_OPTIONS"]["pool_size"] == 7
 
 
-def test_the_api_uses_every_core_and_sizes_threads_from_the_same_setting(monkeypatch):
+def test_the_api_uses_every_core_and_sizes_threads_from_the_same_setting(monkeypatch, tmp_path):
     import os
     import runpy
 
     from tests.processes import ROOT
 
+    # the settings files name a metrics folder in the environment (oms/gunicorn.py): set here,
+    # it is this test's and is gone after it, so /metrics of later tests stays single-process
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "metrics"))
     monkeypatch.delenv("OMS_WEB_WORKERS", raising=False)
     monkeypatch.delenv("OMS_WEB_THREADS", raising=False)
     api = runpy.run_path(str(ROOT / "deploy/gunicorn_api.py"))
