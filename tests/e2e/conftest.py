@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from oms import events
 from oms.extensions import db
 from oms.notifications.models import Notification
 from oms.outbox.models import OutboxMessage
@@ -92,7 +93,12 @@ def wait_for_worker(timeout: float = 30) -> bool:
     def quiet() -> bool:
         db.session.remove()
         unsent = db.session.scalar(
-            sa.select(sa.func.count()).where(OutboxMessage.sent_at.is_(None))
+            sa.select(sa.func.count()).where(
+                OutboxMessage.sent_at.is_(None),
+                # events' rows: stored in the stream after the commit, marked sent by beat's relay,
+                # which these tests do not run
+                OutboxMessage.task != events.OUTBOX_TASK,
+            )
         )
         # a status change's email is its notifications row (no outbox row records it)
         emails_due = db.session.scalar(

@@ -25,7 +25,7 @@ from tests.factories import ADDRESS, PASSWORD, make_product, make_user
 from tests.processes import free_port, stack_env, start_procfile
 from tests.proxy import require_nginx, start_proxy
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.needs("nginx")]  # the shipped proxy (tests/proxy.py)
 
 HOST = "oms.test"
 HTTPS_MESSAGE = "This site must be opened over HTTPS"

@@ -16,9 +16,11 @@ from tests.processes import free_port, stack_env, start_procfile
 pytestmark = pytest.mark.slow  # web and socket processes
 
 
-def _raw(port: int, request: bytes) -> tuple[int, dict, bytes]:
-    """Send ``request`` as it is; the status, headers (lower-case names) and body."""
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
+def _raw(port: int, request: bytes, tls=None) -> tuple[int, dict, bytes]:
+    """Send ``request`` as it is (over TLS with the client context ``tls``); the status,
+    headers (lower-case names) and body."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as plain:
+        conn = tls.wrap_socket(plain, server_hostname="oms.test") if tls else plain
         conn.sendall(request)
         data = b""
         while chunk := conn.recv(65536):
@@ -87,11 +89,12 @@ def test_gunicorn_refusals_carry_the_envelope(app, process_port, case):
     assert headers["connection"] == "close"
 
 
+@pytest.mark.needs("nginx")
 def test_the_proxy_refusals_carry_the_envelope(app, tmp_path):
     """deploy/nginx.conf in front (compose's one address): what nginx answers itself (a body
     over its limit, a URL or headers over its buffers, the API process gone) is the envelope
     too, with nginx's request id; the app's own answers pass through."""
-    from tests.ops.test_proxy import start_proxy
+    from tests.proxy import start_proxy
 
     env = stack_env(
         database_url=TEST_DATABASE_URL,
@@ -100,9 +103,10 @@ def test_the_proxy_refusals_carry_the_envelope(app, tmp_path):
         OMS_WEB_WORKERS="1",
         OMS_PROXY_HOPS="1",
     )
-    api_port, port = free_port(), free_port()
+    api_port = free_port()
     web = start_procfile("web", env, tmp_path / "web.log", api_port)
-    proxy = start_proxy(tmp_path, api_port, free_port(), port)
+    proxy = start_proxy(tmp_path, api_port, free_port())
+    port, tls = proxy.https_port, proxy.tls_context()
     try:
         big = (  # nginx refuses on the Content-Length, before any body is sent
             b"POST /api/v1/auth/login HTTP/1.1\r\nHost: oms\r\nContent-Type: application/json\r\n"
@@ -118,12 +122,12 @@ def test_the_proxy_refusals_carry_the_envelope(app, tmp_path):
              "not_found"),  # the app's own envelope, through the proxy
         ]  # fmt: skip
         for raw, status, code in cases:
-            got, headers, answer = _raw(port, raw)
+            got, headers, answer = _raw(port, raw, tls)
             assert got == status, answer
             _envelope(headers, answer, code)
         web.stop()
         raw = b"GET /api/v1/products HTTP/1.1\r\nHost: oms\r\nConnection: close\r\n\r\n"
-        got, headers, answer = _raw(port, raw)
+        got, headers, answer = _raw(port, raw, tls)
         assert got == 503, answer
         _envelope(headers, answer, "service_unavailable")
         assert headers["retry-after"] == "5"

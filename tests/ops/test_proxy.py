@@ -34,7 +34,7 @@ from tests.integration.test_realtime import Listener, _login
 from tests.processes import BIN, ROOT, Process, free_port, stack_env, start_procfile, wait_for
 from tests.proxy import start_proxy
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.needs("nginx")]  # the shipped proxy (tests/proxy.py)
 
 
 def test_one_address_routes_the_api_and_socketio(app_ctx, worker, tmp_path, monkeypatch):
