@@ -174,7 +174,9 @@ def _quiet_shutdown(sender=None, **_kwargs) -> None:
 
 
 def _log_shutdown(sig=None, how=None, **_kwargs) -> None:
-    logging.getLogger("oms.worker").info("worker shutting down", extra={"signal": sig, "how": how})
+    logging.getLogger("oms.worker").info(
+        "worker: %s shutdown", str(how or "").lower(), extra={"signal": sig, "how": how}
+    )
 
 
 def _add_request_id(headers=None, **_kwargs) -> None:

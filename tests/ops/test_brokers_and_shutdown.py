@@ -54,7 +54,10 @@ def test_sigterm_lets_the_worker_finish_and_loses_nothing(app_ctx, tmp_path):
     broker.start()
     try:
         env = stack_env(
-            database_url=TEST_DATABASE_URL, redis_url=TEST_REDIS_URL, broker_url=broker.url
+            database_url=TEST_DATABASE_URL,
+            redis_url=TEST_REDIS_URL,
+            broker_url=broker.url,
+            OMS_LOG_LEVEL="INFO",  # the worker's "warm shutdown" line (oms.logging)
         )
         app = create_app(
             make_test_config(

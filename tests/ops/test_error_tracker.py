@@ -14,8 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import brotli
 import pytest
 
-from tests.conftest import TEST_BROKER_URL, TEST_DATABASE_URL, TEST_REDIS_URL
-from tests.processes import BIN, Process, free_port, stack_env, wait_for
+from tests.conftest import TEST_DATABASE_URL, TEST_REDIS_URL
+from tests.processes import BIN, PrivateRedis, Process, free_port, stack_env, wait_for
 
 pytestmark = pytest.mark.slow  # web and worker processes
 
@@ -86,10 +86,14 @@ def _get(url: str, headers: dict | None = None) -> int:
 
 def test_unhandled_errors_of_a_request_and_a_task_reach_the_error_tracker(app_ctx, tmp_path):
     receiver = EnvelopeReceiver()
+    # a broker of its own: another test's worker still running on the session's broker (the
+    # browser tests' one) would take the failing task, which it does not know, and drop it
+    broker = PrivateRedis()
+    broker.start()
     env = stack_env(
         database_url=TEST_DATABASE_URL,
         redis_url=TEST_REDIS_URL,
-        broker_url=TEST_BROKER_URL,
+        broker_url=broker.url,
         OMS_SENTRY_DSN=receiver.dsn,
     )
     port = free_port()
@@ -137,3 +141,4 @@ def test_unhandled_errors_of_a_request_and_a_task_reach_the_error_tracker(app_ct
         web.stop()
         worker.stop()
         receiver.close()
+        broker.stop()
